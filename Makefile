@@ -1,0 +1,31 @@
+# The two commands of the README: `make figures` and `make test`.
+# Both create .venv when it is missing and install what they need first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The CPU wheel of this project's machines; set TORCH= (empty) to keep the torch you have,
+# or e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cu124" for a GPU build.
+TORCH ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: figures test lint clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(TORCH),$(PY) -m pip install --quiet "$(TORCH)")
+	$(PY) -m pip install --quiet -e ".[hub,test]"
+	touch $(STAMP)
+
+figures: $(STAMP)
+	$(PY) -m nbutils run all
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check nbutils tests benchmarks
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,25 @@
+"""Helpers for the unlearning-as-multi-task-optimization notebooks.
+
+``import nbutils as nbu``; a notebook opens with ``nbu.setup(...)`` and saves figures
+with ``nbu.save_figure(...)``. Each submodule holds one stage of the data flow:
+data -> models -> (unlearning) -> metrics -> figures.
+"""
+
+from . import batches, catalog, data, figures, metrics, models, paths, presets, runtime
+from .figures import save_figure
+from .session import setup
+
+__version__ = "0.1.0"
+__all__ = [
+    "batches",
+    "catalog",
+    "data",
+    "figures",
+    "metrics",
+    "models",
+    "paths",
+    "presets",
+    "runtime",
+    "save_figure",
+    "setup",
+]

@@ -1,0 +1,336 @@
+"""Models: the offline tiny GPT-2 and its BPE tokenizer, real models by name, targets.
+
+The target ("No-unlearn") is a causal LM fine-tuned on F and R until it has memorized
+both (DESIGN.md, data flow step 2). Targets are cached on disk under a key that hashes
+everything that determines them; a cached target is written atomically, checked
+against its SHA-256 and loaded with ``torch.load(weights_only=True)``; anything that
+fails those checks is rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import tokenizers
+import torch
+import transformers
+from tqdm.auto import tqdm
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from . import paths
+from .batches import BatchStream, answer_loss, batches, encode_records, prompt_text, token_nll
+from .data import Benchmark
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+EOS, PAD = "<|endoftext|>", "<|pad|>"
+TINY_MODEL = "tiny"
+
+# Default offline model: about 1.6 million parameters with a 2048-token vocabulary.
+TINY_CONFIG = dict(n_embd=160, n_layer=4, n_head=4, n_positions=256)
+
+
+def train_tokenizer(texts: list[str], vocab_size: int = 2048) -> PreTrainedTokenizerFast:
+    """Byte-level BPE trained with ``tokenizers``, wrapped for ``transformers``.
+
+    Training is deterministic for a given list of texts; padding is on the left.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[EOS, PAD],
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token=EOS, pad_token=PAD, padding_side="left"
+    )
+
+
+def benchmark_corpus(benchmark: Benchmark) -> list[str]:
+    """Texts a benchmark tokenizer learns from: formatted prompts and every answer."""
+    records = benchmark.forget + benchmark.retain
+    return [prompt_text(r.question) for r in records] + benchmark.texts()
+
+
+def build_tiny_model(tokenizer, seed: int = 0, **config) -> GPT2LMHeadModel:
+    """A GPT-2-architecture causal LM built from a config (no weights downloaded).
+
+    Dropout is off: the target must memorize, and unlearning gradients should be
+    functions of the batch alone.
+    """
+    settings = {**TINY_CONFIG, **config}
+    cfg = GPT2Config(
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        **settings,
+    )
+    torch.manual_seed(seed)
+    return GPT2LMHeadModel(cfg)
+
+
+def load_pretrained(
+    name: str, *, dtype: torch.dtype = torch.float32, trust_remote_code: bool = False
+):
+    """A real model and its tokenizer by hub name or local path (``AutoModelForCausalLM``).
+
+    Raises ``ValueError`` naming the ``model`` parameter when the name is neither a
+    local folder nor reachable on the hub (for example, offline).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(
+            name, dtype=dtype, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError) as err:
+        raise ValueError(
+            f"model={name!r}: not a local model folder and not loadable from the Hugging Face "
+            f"hub here (no network, or no such model). Use model='tiny' offline, or a local "
+            f"path. Cause: {err}"
+        ) from err
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    return model, tokenizer
+
+
+# --------------------------------------------------------------------------- target
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """How the target is fine-tuned (AdamW, linear warm-up then constant)."""
+
+    lr: float = 3e-3
+    batch_size: int = 32
+    max_epochs: int = 120
+    weight_decay: float = 0.0
+    warmup_steps: int = 20
+    check_every: int = 5  # epochs between memorization checks
+    memorized_share: float = 1.0  # stop when this share of records is memorized
+    max_length: int = 256
+    vocab_size: int = 2048  # tiny model only
+    model_config: dict = field(default_factory=dict)  # overrides of TINY_CONFIG
+
+
+@dataclass
+class Target:
+    """A fine-tuned target and how it was obtained."""
+
+    model: torch.nn.Module
+    tokenizer: object
+    key: str
+    path: Path
+    from_cache: bool
+    train_seconds: float
+    epochs: int
+    memorized_share: float
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def target_key(
+    benchmark: Benchmark, model: str, seed: int, settings: TargetSettings, splits: str
+) -> str:
+    """Hash of everything that determines a target (data, model, seed, settings, versions)."""
+    spec = {
+        "benchmark": benchmark.fingerprint(),
+        "model": model,
+        "tiny_config": TINY_CONFIG if model == TINY_MODEL else None,
+        "seed": seed,
+        "splits": splits,
+        "settings": asdict(settings),
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__,
+        },
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def memorized_share(model, items, pad_id: int, batch_size: int = 64) -> float:
+    """Share of records whose every answer token is the model's argmax (teacher forced).
+
+    A record that passes is reproduced exactly by greedy decoding.
+    """
+    model.eval()
+    hits = 0
+    with torch.no_grad():
+        for batch in batches(items, batch_size, pad_id):
+            width = batch.answer_width
+            logits = model(
+                input_ids=batch.input_ids,
+                attention_mask=batch.attention_mask,
+                position_ids=batch.position_ids,
+                logits_to_keep=width + 1,
+            ).logits
+            correct = (
+                logits[:, :-1].argmax(-1) == batch.input_ids[:, -width:]
+            ) | ~batch.answer_mask
+            hits += int(correct.all(dim=1).sum())
+    return hits / len(items)
+
+
+def _fit(model, tokenizer, items, settings: TargetSettings, seed: int, device, progress: bool):
+    model.to(device).train()
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / max(1, settings.warmup_steps))
+    )
+    stream = BatchStream(items, settings.batch_size, tokenizer.pad_token_id, seed, device)
+    steps_per_epoch = -(-len(items) // stream.batch_size)
+    share, epoch = 0.0, 0
+    bar = tqdm(range(settings.max_epochs), desc="fine-tuning target", disable=not progress)
+    for epoch in bar:
+        model.train()
+        for _ in range(steps_per_epoch):
+            loss = answer_loss(model, next(stream))
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+        if (epoch + 1) % settings.check_every == 0 or epoch + 1 == settings.max_epochs:
+            share = memorized_share(model, items, tokenizer.pad_token_id)
+            bar.set_postfix(loss=f"{loss.item():.3f}", memorized=f"{share:.3f}")
+            if share >= settings.memorized_share:
+                break
+    model.eval()
+    return epoch + 1, share
+
+
+def _sha256(file: Path) -> str:
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def _save(folder: Path, model, tokenizer, meta: dict) -> None:
+    """Write the target into ``folder`` atomically (a temp folder renamed into place)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
+    try:
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / "model.pt")
+        model.config.to_json_file(tmp / "config.json")
+        tokenizer.save_pretrained(tmp / "tokenizer")
+        meta = {**meta, "sha256": _sha256(tmp / "model.pt")}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load(folder: Path, device):
+    """Load a cached target, or raise if any check fails."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    meta = json.loads((folder / "meta.json").read_text())
+    if _sha256(folder / "model.pt") != meta["sha256"]:
+        raise ValueError("checksum mismatch")
+    state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
+    config = AutoConfig.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(state, strict=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer")
+    tokenizer.padding_side = "left"
+    return model.to(device).eval(), tokenizer, meta
+
+
+def train_target(
+    benchmark: Benchmark,
+    model: str = TINY_MODEL,
+    *,
+    seed: int = 0,
+    settings: TargetSettings = TargetSettings(),
+    splits: str = "all",
+    device: torch.device | str = "cpu",
+    cache_dir: Path | str | None = None,
+    progress: bool = True,
+) -> Target:
+    """Fine-tune ``model`` on F and R (``splits="all"``) or R only (``"retain"``) until
+    memorized, or load the cached result.
+
+    ``model`` is ``"tiny"`` (tokenizer trained on the benchmark, GPT-2 built from a
+    config) or a hub name / local path. ``Target.train_seconds`` is the time the
+    fine-tuning took, also when the target now comes from the cache.
+    """
+    if splits not in ("all", "retain"):
+        raise ValueError(f"splits must be 'all' or 'retain', got {splits!r}")
+    key = target_key(benchmark, model, seed, settings, splits)
+    folder = Path(cache_dir or paths.cache_dir()) / "targets" / key
+    if folder.exists():
+        try:
+            net, tokenizer, meta = _load(folder, device)
+            return Target(
+                net,
+                tokenizer,
+                key,
+                folder,
+                True,
+                meta["train_seconds"],
+                meta["epochs"],
+                meta["memorized_share"],
+            )
+        except Exception as err:  # a corrupt cache is rebuilt, not trusted
+            warnings.warn(f"cached target {folder} is unreadable ({err}); rebuilding", stacklevel=2)
+
+    if model == TINY_MODEL:
+        tokenizer = train_tokenizer(benchmark_corpus(benchmark), settings.vocab_size)
+        net = build_tiny_model(tokenizer, seed=seed, **settings.model_config)
+    else:
+        net, tokenizer = load_pretrained(model)
+    records = benchmark.forget + benchmark.retain if splits == "all" else benchmark.retain
+    items = encode_records(tokenizer, records, settings.max_length)
+    start = time.perf_counter()
+    epochs, share = _fit(net, tokenizer, items, settings, seed, device, progress)
+    seconds = time.perf_counter() - start
+    _save(
+        folder,
+        net,
+        tokenizer,
+        {
+            "key": key,
+            "epochs": epochs,
+            "memorized_share": share,
+            "train_seconds": seconds,
+            "model": model,
+        },
+    )
+    return Target(net, tokenizer, key, folder, False, seconds, epochs, share)
+
+
+__all__ = [
+    "TargetSettings",
+    "Target",
+    "train_target",
+    "train_tokenizer",
+    "build_tiny_model",
+    "load_pretrained",
+    "memorized_share",
+    "target_key",
+    "token_nll",
+]

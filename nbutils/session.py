@@ -1,0 +1,72 @@
+"""A notebook's session: validated parameters, seed, device, output folder, clock.
+
+A notebook's validation cell calls ``setup(notebook, **parameters)``; afterwards
+``save_figure`` takes the parameters, output folder and provenance from it.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import catalog
+from .figures import set_style
+from .params import validate
+from .runtime import resolve_device, seed_everything
+
+_ACTIVE: Session | None = None
+
+
+@dataclass
+class Session:
+    notebook: str
+    params: dict
+    device: torch.device
+    out_dir: Path
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def seed(self) -> int:
+        return self.params["seed"]
+
+    @property
+    def smoke(self) -> bool:
+        return self.params["smoke"]
+
+    def elapsed(self) -> float:
+        """Seconds since ``setup``."""
+        return time.perf_counter() - self.started
+
+    def provenance(self) -> dict:
+        return {
+            "seed": self.seed,
+            "smoke": self.smoke,
+            "device": str(self.device),
+            "wall_time_s": round(self.elapsed(), 2),
+            "torch_threads": torch.get_num_threads(),
+            "machine": f"{platform.system()} {platform.machine()}",
+            "cuda_device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else None,
+        }
+
+
+def setup(notebook: str, **params) -> Session:
+    """Validate a notebook's parameters against its catalog entry, then seed, pick the
+    device, set the figure style and open the session. Raises ``ValueError`` naming
+    the bad parameter."""
+    global _ACTIVE
+    entry = catalog.entry(notebook)
+    values = validate(entry.params, params, where=f"notebook {entry.stem}")
+    device = resolve_device(values["device"])
+    seed_everything(values["seed"])
+    set_style()
+    _ACTIVE = Session(entry.stem, values, device, Path(values["out_dir"]).expanduser().resolve())
+    return _ACTIVE
+
+
+def current() -> Session | None:
+    """The open session, if a notebook called ``setup``."""
+    return _ACTIVE

@@ -1,0 +1,41 @@
+"""Shared fixtures: an isolated cache and output folders, a small benchmark and target."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = (
+    "1"  # before huggingface_hub is imported: tests never use the network
+)
+
+import pytest  # noqa: E402
+
+from nbutils import data, models, presets  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_folders(tmp_path_factory):
+    """Caches, figures and executed notebooks of the test session go to a temp folder
+    (the notebooks' kernels inherit the environment)."""
+    root = tmp_path_factory.mktemp("nbutils")
+    saved = {k: os.environ.get(k) for k in ("NBUTILS_CACHE", "NBUTILS_FIGURES", "NBUTILS_BUILD")}
+    os.environ.update(
+        NBUTILS_CACHE=str(root / "cache"),
+        NBUTILS_FIGURES=str(root / "figures"),
+        NBUTILS_BUILD=str(root / "build"),
+    )
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def small_bench():
+    return data.generate_authors(seed=0, n_authors=10)
+
+
+@pytest.fixture(scope="session")
+def small_target(small_bench):
+    """The smoke-size target (trained once per test session, about 3 s)."""
+    return models.train_target(small_bench, settings=presets.SMOKE_TARGET, progress=False)

@@ -1,0 +1,108 @@
+"""Parameter validation and the command line (issue 2, item 7)."""
+
+import pytest
+
+from nbutils import catalog, cli, params
+from nbutils.session import setup
+
+TOUR = dict(
+    seed=0, smoke=True, device="cpu", model="tiny", dataset="authors", out_dir="x", n_authors=10
+)
+
+
+def test_unknown_notebook_is_named():
+    with pytest.raises(ValueError, match=r"unknown notebook '99_nothing'"):
+        catalog.entry("99_nothing")
+
+
+def test_notebook_found_by_stem_file_or_number():
+    assert catalog.entry("00_tour.ipynb").stem == catalog.entry("00").stem == "00_tour"
+
+
+def test_undeclared_parameter_is_named():
+    with pytest.raises(ValueError, match=r"does not declare parameter\(s\) \['learning_rate'\]"):
+        setup("00_tour", **TOUR, learning_rate=0.1)
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("seed", -1, "at least 0"),
+        ("seed", 1.5, "must be int"),
+        ("smoke", "yes", "must be bool"),
+        ("device", "cuda", "CUDA"),
+        ("device", "gpu9", "not a torch device"),
+        ("dataset", "imagenet", "'authors', 'tofu'"),
+        ("n_authors", 1, "at least 2"),
+    ],
+)
+def test_bad_values_are_rejected_with_the_parameter_named(name, value, message, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(ValueError, match=f"parameter {name}="):
+        setup("00_tour", **{**TOUR, name: value})
+    with pytest.raises(ValueError, match=message):
+        setup("00_tour", **{**TOUR, name: value})
+
+
+def test_open_interval_check():
+    check = params.Param(float, params.open_interval(0, 1))
+    assert check.problem(0.5) is None and "(0, 1)" in check.problem(1.0)
+    assert check.problem(True) is not None  # a bool is not a number here
+
+
+def test_cli_parses_literals():
+    assert cli.parse_value("3") == 3 and cli.parse_value("True") is True
+    assert (
+        cli.parse_value("0.5") == 0.5
+        and cli.parse_value("microsoft/phi-1_5") == "microsoft/phi-1_5"
+    )
+
+
+def test_cli_rejects_unknown_notebook_before_any_work(capsys):
+    assert cli.main(["run", "99_nothing"]) == 2
+    assert "unknown notebook '99_nothing'" in capsys.readouterr().err
+
+
+def test_cli_rejects_undeclared_parameter_before_any_work(capsys):
+    assert cli.main(["run", "00_tour", "-p", "learning_rate", "0.1"]) == 2
+    assert "learning_rate" in capsys.readouterr().err
+
+
+def test_cli_rejects_bad_value_before_any_work(capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert cli.main(["run", "00_tour", "-p", "device", "cuda"]) == 2
+    assert "device='cuda'" in capsys.readouterr().err
+
+
+def test_cli_all_rejects_a_parameter_no_notebook_declares(capsys):
+    assert cli.main(["run", "all", "-p", "no_such", "1"]) == 2
+    assert "no_such" in capsys.readouterr().err
+
+
+def test_cli_list_names_every_notebook_and_figure(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for e in catalog.NOTEBOOKS.values():
+        assert e.stem in out and all(f in out for f in e.figures)
+
+
+def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# broken"),
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("raise RuntimeError('boom')"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / "99_broken.ipynb")
+    monkeypatch.setattr(cli.paths, "notebooks_dir", lambda: tmp_path)
+    broken = catalog.Entry("99_broken", "", (), {"x": params.Param(int)})
+    expected = r"notebook 99_broken failed in cell 3 \(\"raise RuntimeError\('boom'\)\"\): .*boom"
+    with pytest.raises(RuntimeError, match=expected):
+        cli.run_notebook(broken, {"x": 1}, tmp_path / "build")
