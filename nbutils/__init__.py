@@ -2,7 +2,7 @@
 
 ``import nbutils as nbu``; a notebook opens with ``nbu.setup(...)`` and saves figures
 with ``nbu.save_figure(...)``. Each submodule holds one stage of the data flow:
-data -> models -> (unlearning) -> metrics -> figures.
+data -> models -> unlearning (directions, autolr, npo, optim, unlearn) -> metrics -> figures.
 """
 
 from . import batches, catalog, data, figures, metrics, models, paths, presets, runtime

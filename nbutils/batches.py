@@ -9,7 +9,7 @@ one layout serves training, scoring and batched generation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -35,18 +35,16 @@ class Batch:
     attention_mask: torch.Tensor  # (B, T) long
     position_ids: torch.Tensor  # (B, T) long
     answer_mask: torch.Tensor  # (B, answer_width) bool: which target tokens are answer tokens
+    rows: torch.Tensor | None = None  # (B,) long: indices of the records in their split
 
     @property
     def answer_width(self) -> int:
         return self.answer_mask.shape[1]
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(
-            *(
-                t.to(device)
-                for t in (self.input_ids, self.attention_mask, self.position_ids, self.answer_mask)
-            )
-        )
+        """The same batch, every tensor field on ``device``."""
+        values = (getattr(self, f.name) for f in fields(self))
+        return Batch(*(v.to(device) if v is not None else None for v in values))
 
 
 def prompt_text(question: str) -> str:
@@ -70,8 +68,8 @@ def encode_records(
     return [encode(tokenizer, r.question, getattr(r, answers), max_length) for r in records]
 
 
-def collate(items: list[Encoded], pad_id: int) -> Batch:
-    """Left-pad a list of encoded records into one batch."""
+def collate(items: list[Encoded], pad_id: int, rows: list[int] | None = None) -> Batch:
+    """Left-pad a list of encoded records into one batch (``rows``: their indices)."""
     width = max(len(e.answer) for e in items)
     length = max(len(e.prompt) + len(e.answer) for e in items)
     ids = torch.full((len(items), length), pad_id, dtype=torch.long)
@@ -83,7 +81,13 @@ def collate(items: list[Encoded], pad_id: int) -> Batch:
         mask[row, length - len(seq) :] = 1
         answer_mask[row, width - len(e.answer) :] = True
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    return Batch(ids, mask, positions, answer_mask)
+    return Batch(
+        ids,
+        mask,
+        positions,
+        answer_mask,
+        torch.tensor(rows, dtype=torch.long) if rows is not None else None,
+    )
 
 
 def token_nll(model, batch: Batch) -> torch.Tensor:
@@ -149,7 +153,7 @@ class BatchStream:
         if len(self._order) < self.batch_size:
             self._order += torch.randperm(len(self.items), generator=self.generator).tolist()
         take, self._order = self._order[: self.batch_size], self._order[self.batch_size :]
-        return collate([self.items[i] for i in take], self.pad_id).to(self.device)
+        return collate([self.items[i] for i in take], self.pad_id, take).to(self.device)
 
 
 def batches(items: list[Encoded], batch_size: int, pad_id: int):

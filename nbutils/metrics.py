@@ -226,8 +226,8 @@ def evaluate(
 ) -> dict[str, float]:
     """The standard numbers of a model on a benchmark.
 
-    ``rouge_forget`` (Verbmem on QA data), ``rouge_retain`` (Utility), ``loss_forget``,
-    ``loss_retain`` and, with ``truth_ratios``, ``truth_ratio_retain`` (TOFU's retain
+    ``rouge_forget`` (Verbmem on QA data), ``rouge_retain`` (Utility), ``split_loss_forget``,
+    ``split_loss_retain`` and, with ``truth_ratios``, ``truth_ratio_retain`` (TOFU's retain
     summary) and ``truth_ratio_forget``. ``retain_limit`` scores the first N retain
     questions only (TOFU scores a 400-question subset of its retain set).
     """
@@ -235,8 +235,8 @@ def evaluate(
     out = {
         "rouge_forget": qa_rouge(model, tokenizer, benchmark.forget, max_new_tokens=max_new_tokens),
         "rouge_retain": qa_rouge(model, tokenizer, retain, max_new_tokens=max_new_tokens),
-        "loss_forget": split_loss(model, tokenizer, benchmark.forget),
-        "loss_retain": split_loss(model, tokenizer, retain),
+        "split_loss_forget": split_loss(model, tokenizer, benchmark.forget),
+        "split_loss_retain": split_loss(model, tokenizer, retain),
     }
     if truth_ratios:
         out["truth_ratio_retain"] = truth_ratio(model, tokenizer, retain).retain_score
