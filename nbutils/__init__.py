@@ -2,24 +2,49 @@
 
 ``import nbutils as nbu``; a notebook opens with ``nbu.setup(...)`` and saves figures
 with ``nbu.save_figure(...)``. Each submodule holds one stage of the data flow:
-data -> models -> unlearning (directions, autolr, npo, optim, unlearn) -> metrics -> figures.
+data -> models -> unlearning (directions, autolr, npo, optim, unlearn, experiments)
+-> metrics -> figures.
 """
 
-from . import batches, catalog, data, figures, metrics, models, paths, presets, runtime
+from . import (
+    autolr,
+    batches,
+    catalog,
+    data,
+    directions,
+    experiments,
+    figures,
+    gradients,
+    metrics,
+    models,
+    npo,
+    optim,
+    paths,
+    presets,
+    runtime,
+    unlearn,
+)
 from .figures import save_figure
 from .session import setup
 
 __version__ = "0.1.0"
 __all__ = [
+    "autolr",
     "batches",
     "catalog",
     "data",
+    "directions",
+    "experiments",
     "figures",
+    "gradients",
     "metrics",
     "models",
+    "npo",
+    "optim",
     "paths",
     "presets",
     "runtime",
     "save_figure",
     "setup",
+    "unlearn",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .runtime import device_problem
+from .runtime import DTYPES, device_problem
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,10 @@ COMMON = {
 LANGUAGE = {
     "model": Param(str, _model, "'tiny' (offline) or a hub name / local path"),
     "dataset": Param(str, _dataset, "'authors' (offline), 'tofu', or a local TOFU folder"),
+    "dtype": Param(str, one_of(*DTYPES), "parameter dtype: float32, or bfloat16/float16 on CUDA"),
+    "scale": Param(
+        str, one_of("default", "paper"), "'paper': the paper's settings (Phi-1.5, TOFU)"
+    ),
 }
 
 SEEDS = {"n_seeds": Param(int, _seeds, "independent unlearning runs per method")}

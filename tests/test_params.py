@@ -5,9 +5,8 @@ import pytest
 from nbutils import catalog, cli, params
 from nbutils.session import setup
 
-TOUR = dict(
-    seed=0, smoke=True, device="cpu", model="tiny", dataset="authors", out_dir="x", n_authors=10
-)
+TOUR = dict(seed=0, smoke=True, device="cpu", model="tiny", dataset="authors", dtype="float32",
+            scale="default", out_dir="x", n_authors=10)
 
 
 def test_unknown_notebook_is_named():
@@ -106,3 +105,9 @@ def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
     expected = r"notebook 99_broken failed in cell 3 \(\"raise RuntimeError\('boom'\)\"\): .*boom"
     with pytest.raises(RuntimeError, match=expected):
         cli.run_notebook(broken, {"x": 1}, tmp_path / "build")
+
+
+@pytest.mark.parametrize("name, value", [("dtype", "float8"), ("scale", "huge")])
+def test_dtype_and_scale_are_checked(name, value):
+    with pytest.raises(ValueError, match=f"parameter {name}="):
+        setup("00_tour", **{**TOUR, name: value})
