@@ -17,6 +17,7 @@ import copy
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -120,6 +121,11 @@ class Unlearner:
     the optimizer's update direction u, the learning rate (AutoLR when due) and applies
     theta <- theta - lr u. It returns the step's numbers (a history row) and raises
     ``FloatingPointError`` naming what became non-finite.
+
+    ``loss(model, batch)`` is the task loss, the same for R and F: by default the mean
+    answer-token cross-entropy of a language model; any scalar loss serves (a
+    classifier's cross-entropy, say). NPO needs a language model's sequence
+    log-likelihoods and works with the default loss only.
     """
 
     def __init__(
@@ -134,9 +140,13 @@ class Unlearner:
         npo_beta: float = 0.1,
         probes: BatchStream | None = None,
         seed: int = 0,
+        loss: Callable = answer_loss,
     ):
-        if spec.forget_loss == "npo" and npo_reference is None:
-            raise ValueError("NPO needs the reference log-likelihoods of the forget records")
+        if spec.forget_loss == "npo" and (npo_reference is None or loss is not answer_loss):
+            raise ValueError(
+                "NPO needs the default language-model loss and the reference "
+                "log-likelihoods of the forget records"
+            )
         if autolr is not None and autolr.fresh_batch and probes is None:
             raise ValueError("this AutoLR probes on fresh batches: pass a probe stream")
         self.model, self.spec, self.lr, self.autolr = model, spec, lr, autolr
@@ -144,19 +154,21 @@ class Unlearner:
         self.optimizer = optim.make(optimizer, self.params)
         self.npo_reference, self.npo_beta, self.probes = npo_reference, npo_beta, probes
         self.generator = torch.Generator().manual_seed(seed)
+        self.loss = loss
         self.forward_passes = 0
 
     def step(self, t: int, batch_r: Batch, batch_f: Batch) -> dict:
         model, params, row = self.model, self.params, {}
-        loss_r = answer_loss(model, batch_r)
+        loss_r = self.loss(model, batch_r)
         g_r = task_gradient(loss_r, params)
-        nll_f = token_nll(model, batch_f)
-        loss_f = nll_f.sum() / batch_f.answer_mask.sum()
         if self.spec.forget_loss == "npo":
+            nll_f = token_nll(model, batch_f)
+            loss_f = nll_f.sum() / batch_f.answer_mask.sum()
             loss_npo = npo_loss(-nll_f.sum(dim=1), self.npo_reference[batch_f.rows], self.npo_beta)
             g_f = task_gradient(-loss_npo, params)
             row["loss_npo"] = loss_npo.item()
         else:
+            loss_f = self.loss(model, batch_f)
             g_f = task_gradient(loss_f, params)
         self.forward_passes += 2
         row.update(loss_retain=loss_r.item(), loss_forget=loss_f.item())
@@ -187,7 +199,7 @@ class Unlearner:
             fresh = self.autolr.fresh_batch
             probe_batch = next(self.probes) if fresh else batch_r
             fit = probe(
-                lambda: answer_loss(model, probe_batch).item(),
+                lambda: self.loss(model, probe_batch).item(),
                 params,
                 u,
                 self.lr,

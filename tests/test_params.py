@@ -5,8 +5,17 @@ import pytest
 from nbutils import catalog, cli, params
 from nbutils.session import setup
 
-TOUR = dict(seed=0, smoke=True, device="cpu", model="tiny", dataset="authors", dtype="float32",
-            scale="default", out_dir="x", n_authors=10)
+TOUR = dict(
+    seed=0,
+    smoke=True,
+    device="cpu",
+    model="tiny",
+    dataset="authors",
+    dtype="float32",
+    scale="default",
+    out_dir="x",
+    n_authors=10,
+)
 
 
 def test_unknown_notebook_is_named():

@@ -123,3 +123,35 @@ def test_methods_by_name():
 def test_bad_run_settings_are_rejected(small_bench, small_target, options, message):
     with pytest.raises(ValueError, match=message):
         go(small_target, small_bench, **options)
+
+
+def test_the_step_serves_any_loss_such_as_a_classifiers():
+    """A batch, a loss, a model: NGDiff + AutoLR on logistic regression."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    x = torch.randn(32, 4)
+    y = torch.randint(0, 3, (32,))
+
+    def loss(net, batch):
+        return torch.nn.functional.cross_entropy(net(batch[0]), batch[1])
+
+    step = unlearn.Unlearner(
+        model, unlearn.Method("ngdiff"), lr=0.05, loss=loss, autolr=AutoLR(period=2)
+    )
+    retain, forget = (x[y != 0], y[y != 0]), (x[y == 0], y[y == 0])
+    before = loss(model, forget).item(), loss(model, retain).item()
+    rows = [step.step(t, retain, forget) for t in range(6)]
+    assert all(r["dot_retain_d"] >= 0 >= r["dot_forget_d"] for r in rows)
+    assert loss(model, forget).item() > before[0] and loss(model, retain).item() < before[1]
+    assert sum("autolr_accepted" in r for r in rows) == 3
+
+
+def test_npo_refuses_a_non_language_model_loss():
+    with pytest.raises(ValueError, match="NPO needs"):
+        unlearn.Unlearner(
+            torch.nn.Linear(2, 2),
+            unlearn.METHODS["NPO"],
+            lr=0.1,
+            npo_reference=torch.zeros(1),
+            loss=lambda m, b: m(b).sum(),
+        )
