@@ -1,0 +1,270 @@
+"""Gradient geometry (NGDiff Fig. 2, Eq. 7, Lemma 4, Theorem 5) on known cases."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from nbutils import directions
+from nbutils import geometry as G
+from nbutils import landscape as L
+
+matplotlib.use("Agg")
+
+
+def area(polygon: np.ndarray) -> float:
+    """Shoelace area of a polygon (k, 2)."""
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+# ------------------------------------------------------------------ 2-D
+
+
+def test_pair_2d_has_the_requested_angle_and_ratio():
+    g_r, g_f = G.pair_2d(120, 5.0)
+    assert np.linalg.norm(g_r) == 1.0 and np.linalg.norm(g_f) == pytest.approx(5.0)
+    assert g_r @ g_f / 5.0 == pytest.approx(math.cos(math.radians(120)))
+
+
+@pytest.mark.parametrize(
+    "d, inside",
+    [((1, -1), True), ((1, 1), False), ((-1, -1), False), ((0.5, -3), True), ((0, 0), True)],
+)
+def test_green_region_membership_on_hand_picked_vectors(d, inside):
+    """g_R = e1, g_F = e2: Eq. 7 is the quadrant x >= 0 >= y."""
+    assert G.in_green(np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array(d, float)) is inside
+
+
+def test_gdiff_leaves_and_ngdiff_stays_on_a_near_parallel_pair():
+    """g_F ten times longer and 6 degrees from g_R: GDiff(0.5) = (g_R - g_F)/2 points
+    against g_R, so it climbs L_R; NGDiff stays in the green region (Lemma 4)."""
+    g_r, g_f = G.pair_2d(6, 10.0)
+    assert not G.in_green(g_r, g_f, G.direction_2d("GDiff-0.5", g_r, g_f))
+    assert G.in_green(g_r, g_f, G.direction_2d("NGDiff", g_r, g_f))
+
+
+def test_clip_halfplane_halves_a_square():
+    square = np.array([[-1.0, -1], [1, -1], [1, 1], [-1, 1]])
+    assert area(G.clip_halfplane(square, np.array([1.0, 0.0]))) == pytest.approx(2.0)
+    assert area(G.clip_halfplane(square, np.array([1.0, 1.0]))) == pytest.approx(2.0)
+    assert len(G.clip_halfplane(square, np.array([1.0, 0.0])) @ np.array([1.0, 0])) >= 3
+
+
+def test_green_polygon_is_the_eq7_quadrant():
+    g_r, g_f = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    poly = G.green_polygon(g_r, g_f, radius=1.0)
+    assert area(poly) == pytest.approx(1.0)
+    assert np.all(poly[:, 0] >= -1e-12) and np.all(poly[:, 1] <= 1e-12)
+    # parallel gradients: only the line perpendicular to both remains (zero area)
+    assert area(G.green_polygon(g_r, 3 * g_r, 1.0)) == pytest.approx(0.0, abs=1e-12)
+    # a zero gradient imposes nothing: half the square
+    assert area(G.green_polygon(g_r, np.zeros(2), 1.0)) == pytest.approx(2.0)
+
+
+def test_cone_polygon_spans_the_two_vectors():
+    u, v = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    assert area(G.cone_polygon(u, v, 1.0)) == pytest.approx(1.0)
+    assert area(G.cone_polygon(v, u, 1.0)) == pytest.approx(1.0)  # orientation-free
+    assert len(G.cone_polygon(u, -u, 1.0)) == 0  # anti-parallel: a line, not an area
+    inside = G.cone_polygon(u, np.array([1.0, 1.0]), 1.0)
+    assert np.all(inside[:, 1] >= -1e-12) and np.all(inside[:, 1] <= inside[:, 0] + 1e-12)
+
+
+def test_fig2_grid_ngdiff_never_leaves_and_gdiff_does():
+    fig, table = G.fig2_grid(angles=(20, 90, 170), ratios=(0.1, 1.0, 10.0))
+    assert len(table) == 9 * len(G.FIG2_METHODS)
+    by = table.groupby("method")["in_green"].mean()
+    assert by["NGDiff"] == 1.0 and by["IMTL-G"] == 1.0
+    assert by["GDiff-0.5"] < 1.0 and by["GDiff-0.1"] < 1.0 and by["GDiff-0.9"] < 1.0
+    matplotlib.pyplot.close(fig)
+
+
+def test_explorer_builds_a_widget_that_draws_its_initial_state():
+    widget = G.explorer()
+    assert widget is not None
+    assert {c.description for c in widget.children[:2]} == {"angle °", "log10 ratio"}
+    matplotlib.pyplot.close("all")
+
+
+# ------------------------------------------------------------------ random pairs
+
+
+def test_random_pairs_have_the_drawn_cosines_norms_and_ratios():
+    chunks = list(G.random_pair_chunks(50, 300, seed=3, dtype=torch.float64, chunk=16))
+    assert [len(c[2]) for c in chunks] == [16, 16, 16, 2]
+    for g_r, g_f, draws in chunks:
+        nr, nf = g_r.norm(dim=1).numpy(), g_f.norm(dim=1).numpy()
+        cos = (g_r * g_f).sum(dim=1).numpy() / (nr * nf)
+        np.testing.assert_allclose(cos, draws["cos"], atol=1e-12)
+        np.testing.assert_allclose(nr, draws["norm_retain"], rtol=1e-12)
+        np.testing.assert_allclose(np.log10(nf / nr), draws["log10_ratio"], atol=1e-12)
+    all_draws = pd.concat([c[2] for c in chunks])
+    assert all_draws["pair"].tolist() == list(range(50))
+
+
+def test_random_pairs_are_reproducible_and_chunk_to_a_memory_budget():
+    a = next(G.random_pair_chunks(4, 100, seed=1))
+    b = next(G.random_pair_chunks(4, 100, seed=1))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert G.chunk_rows(100_000) * 100_000 * 4 <= 2**25
+    assert G.chunk_rows(10**9) == 1
+
+
+def test_lemma4_on_random_float32_pairs_and_gdiff_failures():
+    checks, draws = G.random_sign_checks(600, 2000, seed=0, progress=False)
+    table = G.shares(checks)
+    assert table.loc["NGDiff", "eq7_share"] == 1.0 and table.loc["IMTL-G", "eq7_share"] == 1.0
+    for method in ("GDiff-0.1", "GDiff-0.5", "GDiff-0.9", "LossNorm", "RLW", "GD", "GA"):
+        assert table.loc[method, "eq7_share"] < 0.8, method
+    # GD fails exactly when g_R.g_F > 0 (it never ascends F then); PCGrad never harms R
+    gd = checks[checks.method == "GD"].merge(draws, on="pair")
+    assert ((gd["cos"] > 1e-6) == ~gd["holds"]).all()
+    assert table.loc["PCGrad", "retain_side_fails"] == 0.0
+    assert (checks.loc[checks.method == "NGDiff", "d_formed"]).all()
+
+
+def test_gdiff_closed_form_boundary_matches_the_checks():
+    checks, draws = G.random_sign_checks(800, 500, seed=4, progress=False)
+    for c in (0.1, 0.5, 0.9):
+        rows = checks[checks.method == f"GDiff-{c:g}"].merge(draws, on="pair")
+        bound = G.gdiff_boundary(c, rows["log10_ratio"])
+        clear = np.abs(rows["cos"] - bound) > 1e-4  # away from the boundary itself
+        assert ((rows["cos"] <= bound) == rows["holds"])[clear].all()
+
+
+def test_check_batch_agrees_with_the_engine_path():
+    """The batched check and directions.direction + satisfies_eq7 agree pair by pair."""
+    g_r, g_f, draws = next(G.random_pair_chunks(40, 257, seed=5, chunk=40))
+    methods = [m for m in G.CHECK_METHODS if m != "RLW"]  # RLW: random weights
+    batched = G.check_batch(g_r, g_f, draws, methods).set_index(["pair", "method"])
+    for i in range(len(draws)):
+        losses = draws.iloc[i][["loss_retain", "loss_forget"]].tolist()
+        geo = directions.Geometry.of([g_r[i]], [g_f[i]], *losses)
+        for method in methods:
+            w = G.method_weights(method, geo)
+            d = w.retain * g_r[i] - w.forget * g_f[i]
+            scale = w.retain * geo.norm_retain + w.forget * geo.norm_forget
+            engine = directions.satisfies_eq7([g_r[i]], [g_f[i]], [d], G.TOL32, d_scale=scale)
+            assert bool(batched.loc[(i, method), "holds"]) == engine, (i, method)
+
+
+# ------------------------------------------------------------------ adversarial
+
+
+@pytest.mark.parametrize("case", G.ADVERSARIAL_CASES)
+def test_adversarial_cases_have_their_geometry(case):
+    g_r, g_f = G.adversarial_pair(case, 1000, seed=0)
+    geo = directions.Geometry.of(g_r, g_f)
+    expected_cos = {
+        "identical (g_F = g_R)": 1.0,
+        "parallel (g_F = 4 g_R)": 1.0,
+        "anti-parallel (g_F = -g_R/2)": -1.0,
+        "near-parallel (1e-3 rad)": math.cos(1e-3),
+        "orthogonal": 0.0,
+    }
+    if case in expected_cos:
+        assert geo.cosine == pytest.approx(expected_cos[case], abs=1e-6)
+    ratio = {"ratio 1e-8": 1e-8, "ratio 1e+8": 1e8, "near-parallel, ratio 1e+6": 1e6}
+    if case in ratio:
+        assert geo.norm_forget / geo.norm_retain == pytest.approx(ratio[case], rel=1e-5)
+    if case == "tiny norms (1e-12)":
+        assert geo.norm_retain == pytest.approx(1e-12, rel=1e-5)
+    if case == "g_R = 0":
+        assert geo.rr == 0 and geo.ff > 0
+    if case == "g_F = 0":
+        assert geo.ff == 0 and geo.rr > 0
+    assert len(g_r) > 1 and g_r[1].dim() == 2  # several tensors, like a model
+
+
+def test_adversarial_checks_ngdiff_always_holds():
+    checks = G.adversarial_sign_checks(3000, seed=0, instances=2)
+    assert set(checks["case"]) == set(G.ADVERSARIAL_CASES)
+    table = G.shares(checks)
+    assert table.loc["NGDiff", "eq7_share"] == 1.0 and table.loc["IMTL-G", "eq7_share"] == 1.0
+    assert table.loc["GDiff-0.5", "eq7_share"] < 1.0
+    ng = checks[(checks.method == "NGDiff") & (checks.case == "anti-parallel (g_F = -g_R/2)")]
+    assert (ng["margin_retain"] > 0.99).all()  # d = 2 g_R/||g_R||: s = 2, g_R.d = 2 ||g_R||
+
+
+def test_unknown_adversarial_case_is_rejected():
+    with pytest.raises(ValueError, match="unknown adversarial case"):
+        G.adversarial_pair("spiral", 10, 0)
+
+
+# ------------------------------------------------------------------ histories and summaries
+
+
+def test_history_sign_checks_by_hand():
+    history = pd.DataFrame(
+        {
+            "label": ["A", "A", "B", "B"],
+            "dot_retain_d": [1.0, -1e-9, -0.5, np.nan],
+            "dot_forget_d": [-1.0, -1.0, -0.5, np.nan],
+            "weight_retain": [1.0, 1.0, 1.0, np.nan],
+            "weight_forget": [1.0, 1.0, 1.0, np.nan],
+            "grad_norm_retain": [1.0, 1.0, 1.0, np.nan],
+            "grad_norm_forget": [1.0, 1.0, 1.0, np.nan],
+        }
+    )
+    checked = G.history_sign_checks(history)
+    assert len(checked) == 3  # the final-evaluation row has no step
+    assert checked["holds"].tolist() == [True, True, False]  # -1e-9/2 is within tolerance
+    table = G.shares(checked, by="label")
+    assert table.loc["A", "eq7_share"] == 1.0 and table.loc["B", "retain_side_fails"] == 1.0
+
+
+def test_eq7_margins_are_normalized():
+    geo = directions.Geometry(rr=4.0, ff=1.0, rf=0.0)
+    w = directions.Weights(0.5, 1.0)  # NGDiff's weights for ||g_R|| = 2, ||g_F|| = 1
+    rel_r, rel_f = G.eq7_margins(geo, w)
+    assert rel_r == pytest.approx(2.0 / (2.0 * 2.0)) and rel_f == pytest.approx(-1.0 / 2.0)
+
+
+def test_theorem5_summary_by_hand():
+    steps = pd.DataFrame(
+        {
+            "change_retain_0.01": [-1.0, -1.0, 1.0],
+            "change_forget_0.01": [1.0, -1.0, 1.0],
+            "change_retain_lr": [-1.0, -1.0, -1.0],
+            "change_forget_lr": [1.0, 1.0, 1.0],
+            "curvature_retain": [1.0, -1.0, 2.0],
+            "curvature_forget": [1.0, 1.0, 1.0],
+            "slope_retain": [1.0, 1.0, 1.0],
+            "slope_forget": [-1.0, -1.0, -1.0],
+            "lr": [0.5, 0.5, 1.5],
+        }
+    )
+    out = G.theorem5_summary(steps, [0.01])
+    assert out["share_both_0.01"] == pytest.approx(1 / 3)
+    assert out["share_both_lr"] == 1.0
+    assert out["share_curvature_condition_fails"] == pytest.approx(1 / 3)
+    assert out["share_lr_below_bound"] == pytest.approx(1 / 3)  # bounds 2, -, 1
+
+
+def test_theorem5_on_real_steps_of_the_small_target(small_target, small_bench):
+    etas = [1e-3, 1e-2]
+    steps = L.walk(
+        small_target.model,
+        small_target.tokenizer,
+        small_bench,
+        "NGDiff",
+        lr=0.3,
+        steps=2,
+        batch_size=8,
+        visit=G.theorem5_visit(etas),
+    )
+    # Lemma 4 on the exact derivatives, and the engine's own Eq. 7 dots agree with them
+    assert (steps["slope_retain"] > 0).all() and (steps["slope_forget"] < 0).all()
+    # NGDiff's d = g_R/|g_R| - g_F/|g_F|; the engine's dots are of the same d
+    np.testing.assert_allclose(steps["slope_retain"], steps["dot_retain_d"], rtol=1e-4)
+    np.testing.assert_allclose(steps["slope_forget"], steps["dot_forget_d"], rtol=1e-4)
+    # part (1): a small step moves L_R down and L_F up, at first order -eta g.d
+    for eta in etas:
+        change = steps[f"change_retain_{eta:g}"]
+        np.testing.assert_allclose(change, -eta * steps["slope_retain"], rtol=0.2)
+    summary = G.theorem5_summary(steps, etas)
+    assert summary["share_both_0.001"] == 1.0
