@@ -1,0 +1,223 @@
+"""Shared vs decoupled optimizer state (DualOptim slides, Eqs. 1, 4-6) and the simulator."""
+
+import numpy as np
+import pytest
+import torch
+
+from nbutils import momentum, optim
+from nbutils.momentum import DualOptimPlus, Quadratics, TaskStates
+
+# g_f and g_r at t = 1, 2, 3 (fixed numbers: no dependence on theta)
+GRADIENTS = {"forget": [1.0, 2.0, 4.0], "retain": [-1.0, -1.0, -2.0]}
+
+
+def unroll(scheme, a=0.5, eta=1.0):
+    """theta after each update of Eq. 1 with the fixed gradients above, theta_0 = 0."""
+    theta = torch.zeros(1, dtype=torch.float64)
+    states = momentum.momentum_states(scheme, [theta], a)
+    seen = []
+    momentum.algorithm1(
+        [theta],
+        states,
+        lambda task, step: [torch.tensor([GRADIENTS[task][step // 2]], dtype=torch.float64)],
+        lr_forget=eta,
+        lr_retain=eta,
+        outer_steps=3,
+        after_step=lambda task, step: seen.append(theta.item()),
+    )
+    return seen
+
+
+def test_shared_momentum_by_hand():
+    # one buffer m through f1, r1, f2, r2, f3, r3 = 1, -1, 2, -1, 4, -2 (a = 0.5):
+    # m = 1, -0.5, 1.75, -0.125, 3.9375, -0.03125; theta = -cumsum(m)
+    assert unroll("shared") == [-1.0, -0.5, -2.25, -2.125, -6.0625, -6.03125]
+
+
+def test_decoupled_momentum_by_hand():
+    # m_f = 1, 2.5, 5.25 and m_r = -1, -1.5, -2.75, applied in turn
+    assert unroll("decoupled") == [-1.0, 0.0, -2.5, -1.0, -6.25, -3.5]
+
+
+def test_without_momentum_shared_and_decoupled_agree():
+    assert unroll("shared", a=0.0) == unroll("decoupled", a=0.0) == [-1, 0, -2, -1, -5, -3]
+
+
+def test_task_states_shared_and_bad_task():
+    sgd = optim.SGD([torch.zeros(1)], momentum=0.5)
+    assert TaskStates.shared(sgd).is_shared and not TaskStates(sgd, optim.SGD([])).is_shared
+    with pytest.raises(ValueError, match="task"):
+        TaskStates.shared(sgd).update("both", [torch.ones(1)])
+    with pytest.raises(ValueError, match="scheme"):
+        momentum.make("triple", [])
+
+
+def feed(states, g_forget, g_retain, n):
+    """Alternate forget and retain updates n times; the last update direction of each."""
+    last = {}
+    for _ in range(n):
+        last["forget"] = [x.clone() for x in states.update("forget", [g_forget.clone()])]
+        last["retain"] = [x.clone() for x in states.update("retain", [g_retain.clone()])]
+    return last
+
+
+G = torch.tensor([0.5, -2.0, 1e-3], dtype=torch.float64)
+
+
+def test_dualoptim_plus_base_state_is_alternates_state_when_gradients_agree():
+    # for any common sequence g_f = g_r, B is exactly Alternate's first moment (Adam's m)
+    gen = torch.Generator().manual_seed(0)
+    plus = DualOptimPlus([G], adaptive=False)
+    alternate = optim.Adam([G])
+    for _ in range(20):
+        g = torch.randn(3, generator=gen, dtype=torch.float64)
+        for task in ("forget", "retain"):
+            plus.update(task, [g])
+            alternate.update([g])
+            torch.testing.assert_close(plus.base[0], alternate.m[0])
+
+
+def test_dualoptim_plus_tends_to_alternate_when_g_f_equals_g_r():
+    plus = DualOptimPlus([G])
+    last = feed(plus, G, G, 300)
+    alternate = feed(TaskStates.shared(optim.Adam([G])), G, G, 300)
+    for task in ("forget", "retain"):
+        assert plus.residual[task][0].abs().max() < 1e-10  # Delta -> 0
+        torch.testing.assert_close(last[task], alternate[task])
+    torch.testing.assert_close(plus.base[0], G / (G.abs() + 1e-8))  # B -> g (preconditioned)
+
+
+def test_dualoptim_plus_tends_to_decoupled_when_g_f_is_minus_g_r():
+    a1 = 0.9
+    plus = DualOptimPlus([G], base_momentum=a1)
+    last = feed(plus, G, -G, 300)
+    dual = feed(TaskStates(optim.Adam([G]), optim.Adam([G])), G, -G, 300)
+    alternate = feed(TaskStates.shared(optim.Adam([G])), G, -G, 300)
+    for task in ("forget", "retain"):
+        torch.testing.assert_close(last[task], dual[task])
+        # Alternate's shared moment cancels: its steps are ~(1 - a1)/(1 + a1) of DualOptim's
+        assert (alternate[task][0].abs() < 0.1 * dual[task][0].abs()).all()
+    # B only oscillates, with amplitude (1 - a1)/(1 + a1) |g| (after a retain update: -)
+    torch.testing.assert_close(plus.base[0], -(1 - a1) / (1 + a1) * G / (G.abs() + 1e-8))
+
+
+def test_dualoptim_plus_first_step_is_unbiased():
+    # the bias correction returns a constant gradient as is from the first update
+    plus = DualOptimPlus([G], adaptive=False)
+    torch.testing.assert_close(plus.update("forget", [G])[0], G)
+    torch.testing.assert_close(plus.update("retain", [G])[0], G)
+    torch.testing.assert_close(plus.update("retain", [G])[0], G)
+
+
+def test_joint_update_decoupled_sgd_momentum_equals_shared_by_linearity():
+    gen = torch.Generator().manual_seed(1)
+    shared = TaskStates.shared(optim.SGD([G], momentum=0.9))
+    decoupled = TaskStates(optim.SGD([G], momentum=0.9), optim.SGD([G], momentum=0.9))
+    adam = TaskStates(optim.Adam([G]), optim.Adam([G]))
+    adam_shared = TaskStates.shared(optim.Adam([G]))
+    for _ in range(5):
+        d_r, d_f = [torch.randn(3, generator=gen, dtype=torch.float64) for _ in range(2)]
+        u = momentum.joint_update(shared, [d_r], [d_f])[0].clone()
+        torch.testing.assert_close(momentum.joint_update(decoupled, [d_r], [d_f])[0], u)
+        # Adam's state is not linear: decoupled states give another step
+        u_adam = momentum.joint_update(adam_shared, [d_r], [d_f])[0]
+        assert not torch.allclose(momentum.joint_update(adam, [d_r], [d_f])[0], u_adam)
+
+
+# ------------------------------------------------------------------------ simulator
+
+
+def closed_form(problem, eta, steps):
+    """Without momentum every update is theta <- theta - eta (lam (theta - mu) + sigma e):
+    Var <- (1 - eta lam)^2 Var + eta^2 sigma^2 (independent noise)."""
+    var, out = 0.0, {"forget": [], "retain": []}
+    for _ in range(steps):
+        for task in ("forget", "retain"):
+            var = (1 - eta * problem.curvature(task)) ** 2 * var + eta**2 * problem.noise**2
+            out[task].append(var)
+    return out
+
+
+PROBLEM = Quadratics(curvature_forget=0.5, curvature_retain=2.0, noise=0.7)
+
+
+def test_exact_variance_without_momentum_is_the_closed_form():
+    exact = momentum.exact_variance(PROBLEM, "shared", momentum=0.0, lr=0.3, steps=12)
+    expected = closed_form(PROBLEM, 0.3, 12)
+    np.testing.assert_allclose(exact.var_forget, expected["forget"], rtol=1e-12)
+    np.testing.assert_allclose(exact.var_retain, expected["retain"], rtol=1e-12)
+
+
+def test_simulated_variance_without_momentum_matches_the_closed_form():
+    replicas = 20_000
+    sim = momentum.simulate(PROBLEM, "decoupled", momentum=0.0, lr=0.3, steps=12,
+                            replicas=replicas, seed=0)
+    expected = np.array(closed_form(PROBLEM, 0.3, 12)["retain"])
+    low, high = momentum.variance_interval(sim.var_retain, replicas, confidence=0.999)
+    assert ((low <= expected) & (expected <= high)).all()
+    np.testing.assert_allclose(sim.var_retain, expected, rtol=0.05)
+    # the mean follows the noiseless recurrence
+    mean = 0.0
+    for _ in range(12):
+        for task in ("forget", "retain"):
+            mean -= 0.3 * PROBLEM.curvature(task) * (mean - PROBLEM.minimum(task))
+    assert sim.mean_retain.iloc[-1] == pytest.approx(mean, abs=0.02)
+
+
+@pytest.mark.parametrize("scheme", momentum.MOMENTUM_SCHEMES)
+def test_simulated_variance_with_momentum_and_correlated_noise_matches_exact(scheme):
+    problem = Quadratics(noise=2.0, tau=0.6, rho=-0.7, curvature_forget=0.8)
+    options = dict(momentum=0.8, lr=0.1, steps=30)
+    replicas = 20_000
+    sim = momentum.simulate(problem, scheme, replicas=replicas, seed=1, **options)
+    exact = momentum.exact_variance(problem, scheme, **options)
+    for which in ("var_forget", "var_retain"):
+        low, high = momentum.variance_interval(sim[which], replicas, confidence=0.999)
+        assert ((low <= exact[which]) & (exact[which] <= high)).mean() >= 0.9
+        np.testing.assert_allclose(sim[which], exact[which], rtol=0.06)
+
+
+def test_noise_is_stationary_with_the_requested_correlations():
+    theta = torch.zeros(200_000, dtype=torch.float64)
+    oracle = momentum._NoisyGradients(
+        Quadratics(curvature_forget=0, curvature_retain=0, tau=0.5, rho=-0.8, noise=1.0),
+        theta, torch.Generator().manual_seed(0))
+    draws = []
+    for _ in range(3):
+        draws.append((oracle("forget", 0)[0].clone(), oracle("retain", 0)[0].clone()))
+    (f0, r0), (f1, _), _ = draws
+    corr = lambda x, y: np.corrcoef(x.numpy(), y.numpy())[0, 1]  # noqa: E731
+    assert f1.var().item() == pytest.approx(1.0, abs=0.02)
+    assert corr(f0, r0) == pytest.approx(-0.8, abs=0.01)
+    assert corr(f0, f1) == pytest.approx(0.5, abs=0.01)
+
+
+def test_compare_ratio_interval_and_exact_values():
+    table = momentum.compare(Quadratics(), momentum=0.9, lr=0.1, steps=40, replicas=4000)
+    assert (table.ratio_retain_low < table.ratio_retain).all()
+    assert (table.ratio_retain < table.ratio_retain_high).all()
+    inside = (table.ratio_retain_low <= table.ratio_retain_exact) & (
+        table.ratio_retain_exact <= table.ratio_retain_high)
+    assert inside.mean() > 0.8
+    # at the slides' assumptions (tau = 0, rho = 0), decoupled is below shared at every t
+    assert (table.ratio_retain_exact < 1).all()
+
+
+def test_decoupled_momentum_can_diverge_where_shared_does_not():
+    # a = 0.9, eta L = 0.5: shared heavy ball is stable, decoupled buffers are not
+    table = momentum.grid(Quadratics(), {"lr": [0.01, 0.5]}, momentum=0.9, steps=100,
+                          replicas=100, progress=False)
+    assert list(table.diverged) == [False, True]
+
+
+def test_ratio_does_not_depend_on_sigma_for_quadratics():
+    table = momentum.grid(Quadratics(), {"noise": [0.1, 10.0]}, steps=20, replicas=500,
+                          progress=False)
+    assert table.ratio.iloc[0] == pytest.approx(table.ratio.iloc[1], rel=1e-9)
+
+
+def test_interval_formulas():
+    low, high = momentum.variance_interval(1.0, 1001)
+    assert low < 1 < high and high - low == pytest.approx(2 * 1.96 * (2 / 1000) ** 0.5, rel=0.05)
+    low, high = momentum.ratio_interval(1.0, 1001)
+    assert low == pytest.approx(1 / high, rel=1e-9)
