@@ -156,25 +156,10 @@ def run(
 # --------------------------------------------------------------------------- many runs
 
 
-def choose_lr(table: pd.DataFrame) -> tuple[float, str]:
-    """``experiments.tune_lr``'s rule on a table of (lr, rouge_forget, rouge_retain,
-    diverged_at): the highest ROUGE_R among rates that forget (ROUGE_F <= 0.1), else the
-    lowest ROUGE_F; diverged runs never; ties to the smaller rate."""
-    ok = table[table.diverged_at.isna()]
-    if ok.empty:
-        raise RuntimeError(f"every rate diverged: {list(table.lr)}")
-    forgetting = ok[ok.rouge_forget <= experiments.FORGETS]
-    if not forgetting.empty:
-        best = forgetting.sort_values(["rouge_retain", "lr"], ascending=[False, True]).iloc[0]
-        return float(best.lr), f"highest ROUGE_R among rates with ROUGE_F <= {experiments.FORGETS}"
-    best = ok.sort_values(["rouge_forget", "lr"]).iloc[0]
-    return float(best.lr), f"no rate reached ROUGE_F <= {experiments.FORGETS}: lowest ROUGE_F"
-
-
 def tune_lr(
     target, bench: Benchmark, scheme: str, grid, seed: int, *, progress: bool = True, **options
 ) -> experiments.Tuning:
-    """A scheme's rate from ``grid``, chosen by ``choose_lr`` on the held-out seed
+    """A scheme's rate from ``grid``, chosen by ``experiments.choose_rate`` on the held-out seed
     ``seed + experiments.TUNING_SEED_OFFSET`` (evaluation after the last update only)."""
     held_out = seed + experiments.TUNING_SEED_OFFSET
     rows = []
@@ -183,7 +168,7 @@ def tune_lr(
         final = {k: r.final.get(k, math.nan) for k in ("rouge_forget", "rouge_retain")}
         rows.append({"lr": lr, "diverged_at": r.diverged_at, **final})
     table = pd.DataFrame(rows)
-    lr, rule = choose_lr(table)
+    lr, rule = experiments.choose_rate(table)
     return experiments.Tuning(scheme, lr, table, rule)
 
 
@@ -225,8 +210,15 @@ def evaluations(runs, start: dict | None = None) -> pd.DataFrame:
         if start is not None:
             table = pd.concat([pd.DataFrame([{"budget": 0, **start}]), table])
         parts.append(table.assign(label=label, seed=seed))
-    columns = ["label", "seed", "budget", "rouge_forget", "rouge_retain", "split_loss_forget",
-               "split_loss_retain"]
+    columns = [
+        "label",
+        "seed",
+        "budget",
+        "rouge_forget",
+        "rouge_retain",
+        "split_loss_forget",
+        "split_loss_retain",
+    ]
     return pd.concat(parts, ignore_index=True).reindex(columns=columns)
 
 
@@ -247,13 +239,15 @@ def spread(summary: pd.DataFrame, *, reference: str, n: int) -> pd.DataFrame:
     std_r = summary[("rouge_retain", "std")]
     ratio = std_r / std_r[reference]
     low, high = momentum.ratio_interval(ratio**2, n)
-    return pd.DataFrame({
-        "std_rouge_forget": summary[("rouge_forget", "std")],
-        "std_rouge_retain": std_r,
-        f"std_R / {reference}": ratio,
-        "ci_low": low**0.5,
-        "ci_high": high**0.5,
-    })
+    return pd.DataFrame(
+        {
+            "std_rouge_forget": summary[("rouge_forget", "std")],
+            "std_rouge_retain": std_r,
+            f"std_R / {reference}": ratio,
+            "ci_low": low**0.5,
+            "ci_high": high**0.5,
+        }
+    )
 
 
 def claims(summary: pd.DataFrame) -> dict:
@@ -268,8 +262,9 @@ def claims(summary: pd.DataFrame) -> dict:
     return out
 
 
-def run_all(target, bench: Benchmark, configs: dict[str, dict], seeds, *, progress=True,
-            **options) -> list[AlternatingRun]:
+def run_all(
+    target, bench: Benchmark, configs: dict[str, dict], seeds, *, progress=True, **options
+) -> list[AlternatingRun]:
     """Every labelled config (``run``'s keyword arguments: scheme, lr, ...) with every seed,
     one progress bar over all runs."""
     jobs = [(label, config, seed) for label, config in configs.items() for seed in seeds]
@@ -304,20 +299,24 @@ def plot_grad_norms(steps: pd.DataFrame, *, title: str):
     import matplotlib.pyplot as plt
 
     panels = list(dict.fromkeys(steps.optimizer))
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(6 * len(panels), 4), sharey=True, squeeze=False
+    )
     for ax, name in zip(axes[0], panels):
         part = steps[steps.optimizer == name]
         for task, color in (("forget", "#d55e00"), ("retain", "#0173b2")):
-            stats = part[part.task == task].groupby("budget").grad_norm.agg(
-                ["median", "min", "max"])
+            stats = (
+                part[part.task == task].groupby("budget").grad_norm.agg(["median", "min", "max"])
+            )
             ax.plot(stats.index, stats["median"], color=color, label=f"‖∇L_{task[0]}‖")
-            ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2,
-                            lw=0)
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2, lw=0)
         n = part.seed.nunique()
-        ax.set(yscale="log", xlabel="gradient evaluations (forget and retain steps)",
-               ylabel="gradient norm (global L2)",
-               title=f"{name}: median of {n} seeds, band min-max")
+        ax.set(
+            yscale="log",
+            xlabel="gradient evaluations (forget and retain steps)",
+            ylabel="gradient norm (global L2)",
+            title=f"{name}: median of {n} seeds, band min-max",
+        )
         ax.legend()
     fig.suptitle(title)
     return fig
@@ -329,15 +328,22 @@ def plot_curves(long: pd.DataFrame, *, title: str):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.3), sharex=True)
-    for ax, metric, name in zip(axes, ("rouge_forget", "rouge_retain"),
-                                ("ROUGE-L recall on F (lower: forgotten)",
-                                 "ROUGE-L recall on R (higher: kept)")):
+    for ax, metric, name in zip(
+        axes,
+        ("rouge_forget", "rouge_retain"),
+        ("ROUGE-L recall on F (lower: forgotten)", "ROUGE-L recall on R (higher: kept)"),
+    ):
         for label, part in long.groupby("label", sort=False):
             stats = part.groupby("budget")[metric].agg(["mean", "std"])
             ax.plot(stats.index, stats["mean"], marker="o", ms=3, label=label, **style(label))
-            ax.fill_between(stats.index, stats["mean"] - stats["std"],
-                            stats["mean"] + stats["std"], color=style(label)["color"],
-                            alpha=0.12, lw=0)
+            ax.fill_between(
+                stats.index,
+                stats["mean"] - stats["std"],
+                stats["mean"] + stats["std"],
+                color=style(label)["color"],
+                alpha=0.12,
+                lw=0,
+            )
         ax.set(xlabel="gradient evaluations (batch 16 each)", ylabel=name, ylim=(-0.03, 1.03))
     n = long.seed.nunique()
     axes[0].set_title(f"Forget set: mean of {n} seeds, band ±1 std")

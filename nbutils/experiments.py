@@ -240,17 +240,30 @@ def tune_lr(
         progress=progress,
     )
     table = grid.finals.reindex(columns=["lr", "rouge_forget", "rouge_retain", "diverged_at"])
+    lr, rule = choose_rate(table)
+    return Tuning(method, lr, table, rule)
+
+
+def choose_rate(
+    table: pd.DataFrame,
+    forget: str = "rouge_forget",
+    keep: str = "rouge_retain",
+    threshold: float = FORGETS,
+    names: tuple[str, str] = ("ROUGE_F", "ROUGE_R"),
+) -> tuple[float, str]:
+    """The tuning rule on a table of ``lr``, ``diverged_at`` and two metrics: the highest
+    ``keep`` among rates whose ``forget`` is at most ``threshold``; if none forgets, the
+    lowest ``forget``. Diverged rows are never chosen; ties go to the smaller rate.
+    Returns the rate and the rule that picked it, in words (``names`` of the metrics)."""
     ok = table[table.diverged_at.isna()]
     if ok.empty:
-        raise RuntimeError(f"every rate of the grid diverged for {method}: {protocol.lr_grid}")
-    forgetting = ok[ok.rouge_forget <= FORGETS]
+        raise RuntimeError(f"every rate of the grid diverged: {list(table.lr)}")
+    forgetting = ok[ok[forget] <= threshold]
     if not forgetting.empty:
-        best = forgetting.sort_values(["rouge_retain", "lr"], ascending=[False, True]).iloc[0]
-        rule = f"highest ROUGE_R among rates with ROUGE_F <= {FORGETS}"
-    else:
-        best = ok.sort_values(["rouge_forget", "lr"]).iloc[0]
-        rule = f"no rate reached ROUGE_F <= {FORGETS}: lowest ROUGE_F"
-    return Tuning(method, float(best.lr), table, rule)
+        best = forgetting.sort_values([keep, "lr"], ascending=[False, True]).iloc[0]
+        return float(best.lr), f"highest {names[1]} among rates with {names[0]} <= {threshold}"
+    best = ok.sort_values([forget, "lr"]).iloc[0]
+    return float(best.lr), f"no rate reached {names[0]} <= {threshold}: lowest {names[0]}"
 
 
 def summarize(finals: pd.DataFrame, columns: list[str], by: str = "label") -> pd.DataFrame:
@@ -288,6 +301,7 @@ __all__ = [
     "run",
     "run_grid",
     "tune_lr",
+    "choose_rate",
     "summarize",
     "t_interval",
     "FORGETS",

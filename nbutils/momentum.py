@@ -490,30 +490,52 @@ def plot_variance(table: pd.DataFrame, sweep: pd.DataFrame, *, title: str):
     for scheme, color in SCHEME_COLORS.items():
         col = f"{scheme}_retain"
         ax.plot(table.t, table[col], color=color, label=f"{scheme} (MC)")
-        ax.fill_between(table.t, table[f"{col}_low"], table[f"{col}_high"], color=color,
-                        alpha=0.25, lw=0)
+        ax.fill_between(
+            table.t, table[f"{col}_low"], table[f"{col}_high"], color=color, alpha=0.25, lw=0
+        )
         ax.plot(table.t, table[f"{col}_exact"], color=color, ls="--", lw=1, label="exact")
     ax.set(xlabel="outer step t", ylabel="Var(θ_r,t) over replicas", title="Variance of θ")
     ax.legend()
     ax = axes[1]
     ax.plot(table.t, table.ratio_retain, color=SCHEME_COLORS["decoupled"], label="MC")
-    ax.fill_between(table.t, table.ratio_retain_low, table.ratio_retain_high,
-                    color=SCHEME_COLORS["decoupled"], alpha=0.25, lw=0, label="95% CI")
+    ax.fill_between(
+        table.t,
+        table.ratio_retain_low,
+        table.ratio_retain_high,
+        color=SCHEME_COLORS["decoupled"],
+        alpha=0.25,
+        lw=0,
+        label="95% CI",
+    )
     ax.plot(table.t, table.ratio_retain_exact, color="k", ls="--", lw=1, label="exact")
     ax.axhline(1, color="grey", lw=0.8)
-    ax.set(xlabel="outer step t", ylabel="Var_decoupled / Var_shared",
-           title="Ratio (theorem: ≤ 1 at every t)")
+    ax.set(
+        xlabel="outer step t",
+        ylabel="Var_decoupled / Var_shared",
+        title="Ratio (theorem: ≤ 1 at every t)",
+    )
     ax.legend()
     ax = axes[2]
     for tau, part in sweep.groupby("tau"):
         line = ax.plot(part.rho, part.ratio_exact, ls="--", lw=1)[0]
-        ax.errorbar(part.rho, part.ratio, yerr=[part.ratio - part.ratio_low,
-                                                part.ratio_high - part.ratio],
-                    fmt="o", ms=4, capsize=2, color=line.get_color(), label=f"τ = {tau:g}")
+        ax.errorbar(
+            part.rho,
+            part.ratio,
+            yerr=[part.ratio - part.ratio_low, part.ratio_high - part.ratio],
+            fmt="o",
+            ms=4,
+            capsize=2,
+            color=line.get_color(),
+            label=f"τ = {tau:g}",
+        )
     ax.axhline(1, color="grey", lw=0.8)
-    ax.set(xscale="linear", yscale="log", xlabel="cross-task noise correlation ρ",
-           ylabel="final Var_decoupled / Var_shared",
-           title="Assumption broken: ρ ≠ 0 (dots: MC, 95% CI)")
+    ax.set(
+        xscale="linear",
+        yscale="log",
+        xlabel="cross-task noise correlation ρ",
+        ylabel="final Var_decoupled / Var_shared",
+        title="Assumption broken: ρ ≠ 0 (dots: MC, 95% CI)",
+    )
     ax.legend(title="temporal corr.")
     fig.suptitle(title)
     return fig
@@ -527,8 +549,9 @@ def plot_grid(table: pd.DataFrame, *, title: str):
     from matplotlib.colors import LogNorm
 
     sigmas, taus = sorted(table.noise.unique()), sorted(table.tau.unique())
-    fig, axes = plt.subplots(len(sigmas), len(taus), squeeze=False,
-                             figsize=(3.6 * len(taus) + 1, 3.1 * len(sigmas)))
+    fig, axes = plt.subplots(
+        len(sigmas), len(taus), squeeze=False, figsize=(3.6 * len(taus) + 1, 3.1 * len(sigmas))
+    )
     norm = LogNorm(0.25, 4)
     for i, sigma in enumerate(sigmas):
         for j, tau in enumerate(taus):
@@ -537,17 +560,20 @@ def plot_grid(table: pd.DataFrame, *, title: str):
             cells = part.pivot(index="momentum", columns="lr", values="ratio")
             unstable = part.pivot(index="momentum", columns="lr", values="diverged")
             shown = cells.where(~unstable.astype(bool)).clip(0.25, 4)
-            image = ax.imshow(shown.to_numpy(dtype=float), cmap="RdBu_r", norm=norm,
-                              aspect="auto")
+            image = ax.imshow(shown.to_numpy(dtype=float), cmap="RdBu_r", norm=norm, aspect="auto")
             for (r, c), value in np.ndenumerate(cells.to_numpy(dtype=float)):
                 text = "div." if unstable.iloc[r, c] else f"{value:.2f}"
                 ax.text(c, r, text, ha="center", va="center", fontsize=8)
             ax.set_xticks(range(len(cells.columns)), [f"{v:g}" for v in cells.columns])
             ax.set_yticks(range(len(cells.index)), [f"{v:g}" for v in cells.index])
-            ax.set(xlabel="step size η (L = 1)", ylabel="momentum a",
-                   title=f"σ = {sigma:g}, τ = {tau:g}")
+            ax.set(
+                xlabel="step size η (L = 1)",
+                ylabel="momentum a",
+                title=f"σ = {sigma:g}, τ = {tau:g}",
+            )
             ax.grid(False)
-    fig.colorbar(image, ax=axes, label="final Var_decoupled / Var_shared (blue: theorem holds)",
-                 shrink=0.8)
+    fig.colorbar(
+        image, ax=axes, label="final Var_decoupled / Var_shared (blue: theorem holds)", shrink=0.8
+    )
     fig.suptitle(title)
     return fig

@@ -43,7 +43,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import mia, unlearn
+from . import experiments, mia, unlearn
 from .autolr import AutoLR
 from .figures import gdiff_color, method_color
 
@@ -399,12 +399,7 @@ def choose_lr(table: pd.DataFrame, scenario: str) -> tuple[float, str]:
     if scenario == "random":
         best = ok.sort_values(["gap", "lr"]).iloc[0]
         return float(best.lr), "smallest Gap to RT"
-    forgetting = ok[ok.FA <= FORGETS]
-    if not forgetting.empty:
-        best = forgetting.sort_values(["RA", "lr"], ascending=[False, True]).iloc[0]
-        return float(best.lr), f"highest RA among rates with FA <= {FORGETS}"
-    best = ok.sort_values(["FA", "lr"]).iloc[0]
-    return float(best.lr), f"no rate reached FA <= {FORGETS}: lowest FA"
+    return experiments.choose_rate(ok, "FA", "RA", FORGETS, ("FA", "RA"))
 
 
 def tune_lr(

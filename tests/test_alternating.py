@@ -1,6 +1,5 @@
 """Algorithm 1 of the DualOptim slides on the tiny language model."""
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -12,8 +11,17 @@ SMALL = dict(batch_size=8, eval_retain=10, max_new_tokens=8)
 
 
 def test_alternating_run_follows_the_schedule(small_bench, small_target):
-    r = alternating.run(small_target, small_bench, "dualoptim+", lr=1e-3, budget=7,
-                        forget_steps=2, retain_steps=1, eval_every=3, **SMALL)
+    r = alternating.run(
+        small_target,
+        small_bench,
+        "dualoptim+",
+        lr=1e-3,
+        budget=7,
+        forget_steps=2,
+        retain_steps=1,
+        eval_every=3,
+        **SMALL,
+    )
     # budget 7 with T_f + T_r = 3: two outer loops, 6 gradient evaluations
     assert list(r.steps.task) == ["forget", "forget", "retain"] * 2
     assert list(r.steps.budget) == list(range(1, 7))
@@ -22,74 +30,123 @@ def test_alternating_run_follows_the_schedule(small_bench, small_target):
 
 
 def test_same_seed_same_run_and_another_seed_another(small_bench, small_target):
-    go = lambda seed: alternating.run(small_target, small_bench, "alternate", lr=1e-3,  # noqa: E731
-                                      budget=6, eval_every=None, seed=seed, **SMALL)
+    go = lambda seed: alternating.run(
+        small_target,
+        small_bench,
+        "alternate",
+        lr=1e-3,  # noqa: E731
+        budget=6,
+        eval_every=None,
+        seed=seed,
+        **SMALL,
+    )
     a, b, c = go(0), go(0), go(1)
     pd.testing.assert_frame_equal(a.steps, b.steps, check_exact=True)
     assert not a.steps.loss.equals(c.steps.loss)
 
 
 def test_forget_steps_ascend_the_forget_loss(small_bench, small_target):
-    r = alternating.run(small_target, small_bench, "alternate", lr=0.3, optimizer="sgd",
-                        budget=8, retain_steps=0, eval_every=None, **SMALL)
+    r = alternating.run(
+        small_target,
+        small_bench,
+        "alternate",
+        lr=0.3,
+        optimizer="sgd",
+        budget=8,
+        retain_steps=0,
+        eval_every=None,
+        **SMALL,
+    )
     assert set(r.steps.task) == {"forget"}
     assert r.steps.loss.iloc[-1] > 2 * r.steps.loss.iloc[0]
 
 
 @pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 1e-3)])
-def test_joint_run_with_shared_state_is_the_engines_ngdiff(small_bench, small_target,
-                                                           optimizer, lr):
-    ours = alternating.run(small_target, small_bench, "alternate", joint=True, lr=lr,
-                           optimizer=optimizer, budget=8, eval_every=4, seed=2, **SMALL)
-    engine = unlearn.run(small_target.model, small_target.tokenizer, small_bench, "NGDiff",
-                         steps=4, lr=lr, optimizer=optimizer, eval_every=2, progress=False,
-                         seed=2, batch_size=8, eval_retain=10, max_new_tokens=8).history
+def test_joint_run_with_shared_state_is_the_engines_ngdiff(
+    small_bench, small_target, optimizer, lr
+):
+    ours = alternating.run(
+        small_target,
+        small_bench,
+        "alternate",
+        joint=True,
+        lr=lr,
+        optimizer=optimizer,
+        budget=8,
+        eval_every=4,
+        seed=2,
+        **SMALL,
+    )
+    engine = unlearn.run(
+        small_target.model,
+        small_target.tokenizer,
+        small_bench,
+        "NGDiff",
+        steps=4,
+        lr=lr,
+        optimizer=optimizer,
+        eval_every=2,
+        progress=False,
+        seed=2,
+        batch_size=8,
+        eval_retain=10,
+        max_new_tokens=8,
+    ).history
     retain = ours.steps[ours.steps.task == "retain"]
     np.testing.assert_allclose(retain.loss, engine.loss_retain.iloc[:-1], rtol=1e-5)
     np.testing.assert_allclose(retain.grad_norm, engine.grad_norm_retain.iloc[:-1], rtol=1e-4)
     long = alternating.evaluations([ours])
-    np.testing.assert_allclose(long.split_loss_retain,
-                               engine.split_loss_retain.dropna().iloc[1:], rtol=1e-4)
+    np.testing.assert_allclose(
+        long.split_loss_retain, engine.split_loss_retain.dropna().iloc[1:], rtol=1e-4
+    )
 
 
 def test_joint_run_with_decoupled_adam_differs(small_bench, small_target):
-    go = lambda scheme: alternating.run(small_target, small_bench, scheme, joint=True,  # noqa: E731
-                                        lr=1e-3, budget=6, eval_every=None, **SMALL)
+    go = lambda scheme: alternating.run(
+        small_target,
+        small_bench,
+        scheme,
+        joint=True,  # noqa: E731
+        lr=1e-3,
+        budget=6,
+        eval_every=None,
+        **SMALL,
+    )
     shared, decoupled = go("alternate"), go("dualoptim")
     assert shared.steps.loss.iloc[:2].tolist() == decoupled.steps.loss.iloc[:2].tolist()
     assert shared.final["split_loss_retain"] != decoupled.final["split_loss_retain"]
 
 
 def test_a_non_finite_loss_stops_the_run(small_bench, small_target):
-    r = alternating.run(small_target, small_bench, "alternate", lr=1e9, optimizer="sgd",
-                        budget=40, eval_every=None, **SMALL)
+    r = alternating.run(
+        small_target,
+        small_bench,
+        "alternate",
+        lr=1e9,
+        optimizer="sgd",
+        budget=40,
+        eval_every=None,
+        **SMALL,
+    )
     assert r.diverged_at is not None and r.diverged_at < 40
     assert r.final == {"diverged_at": r.diverged_at}
 
 
-def test_choose_lr_is_the_engines_rule():
-    table = pd.DataFrame({"lr": [0.1, 0.3, 1.0, 3.0],
-                          "rouge_forget": [0.5, 0.05, 0.02, math.nan],
-                          "rouge_retain": [0.99, 0.9, 0.9, math.nan],
-                          "diverged_at": [None, None, None, 3]})
-    assert alternating.choose_lr(table)[0] == 0.3  # forgets, best R, tie -> smaller
-    table.loc[[1, 2], "rouge_forget"] = 0.4
-    assert alternating.choose_lr(table)[0] == 0.3  # none forgets: lowest F
-    with pytest.raises(RuntimeError):
-        alternating.choose_lr(table.assign(diverged_at=1))
-
-
 def test_evaluations_and_finals_tables(small_bench, small_target):
-    ours = alternating.run(small_target, small_bench, "dualoptim", lr=1e-3, budget=4,
-                           eval_every=2, label="DO", **SMALL)
+    ours = alternating.run(
+        small_target, small_bench, "dualoptim", lr=1e-3, budget=4, eval_every=2, label="DO", **SMALL
+    )
     config = experiments.Config("NGDiff", "NGDiff", 0.1)
-    protocol = experiments.Protocol(steps=2, batch_size=8, eval_every=1, eval_retain=10,
-                                    max_new_tokens=8)
+    protocol = experiments.Protocol(
+        steps=2, batch_size=8, eval_every=1, eval_retain=10, max_new_tokens=8
+    )
     engine = experiments.run(small_target, small_bench, config, protocol, seed=0, cache=False)
     start = {"rouge_forget": 1.0, "rouge_retain": 1.0}
     long = alternating.evaluations([ours, engine], start=start)
-    assert long.groupby("label").budget.apply(list).to_dict() == {"DO": [0, 2, 4],
-                                                                  "NGDiff": [0, 2, 4]}
+    assert long.groupby("label").budget.apply(list).to_dict() == {
+        "DO": [0, 2, 4],
+        "NGDiff": [0, 2, 4],
+    }
     assert (long[long.budget == 0].rouge_forget == 1.0).all()
     table = alternating.finals([ours, engine])
     assert list(table.label) == ["DO", "NGDiff"] and table.rouge_retain.notna().all()

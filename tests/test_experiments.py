@@ -95,3 +95,20 @@ def test_t_interval_by_hand():
         (2 - 4.302653 / math.sqrt(3), 2 + 4.302653 / math.sqrt(3)), rel=1e-6
     )
     assert all(math.isnan(v) for v in X.t_interval([1.0]))
+
+
+def test_choose_rate_by_hand():
+    table = pd.DataFrame(
+        {
+            "lr": [0.1, 0.3, 1.0, 3.0],
+            "rouge_forget": [0.5, 0.05, 0.02, math.nan],
+            "rouge_retain": [0.99, 0.9, 0.9, math.nan],
+            "diverged_at": [None, None, None, 3],
+        }
+    )
+    assert X.choose_rate(table)[0] == 0.3  # forgets, best R, tie -> smaller
+    table.loc[[1, 2], "rouge_forget"] = 0.4
+    assert X.choose_rate(table)[0] == 0.3  # none forgets: lowest F
+    assert X.choose_rate(table)[1] == "no rate reached ROUGE_F <= 0.1: lowest ROUGE_F"
+    with pytest.raises(RuntimeError):
+        X.choose_rate(table.assign(diverged_at=1))

@@ -150,8 +150,9 @@ def test_exact_variance_without_momentum_is_the_closed_form():
 
 def test_simulated_variance_without_momentum_matches_the_closed_form():
     replicas = 20_000
-    sim = momentum.simulate(PROBLEM, "decoupled", momentum=0.0, lr=0.3, steps=12,
-                            replicas=replicas, seed=0)
+    sim = momentum.simulate(
+        PROBLEM, "decoupled", momentum=0.0, lr=0.3, steps=12, replicas=replicas, seed=0
+    )
     expected = np.array(closed_form(PROBLEM, 0.3, 12)["retain"])
     low, high = momentum.variance_interval(sim.var_retain, replicas, confidence=0.999)
     assert ((low <= expected) & (expected <= high)).all()
@@ -181,7 +182,9 @@ def test_noise_is_stationary_with_the_requested_correlations():
     theta = torch.zeros(200_000, dtype=torch.float64)
     oracle = momentum._NoisyGradients(
         Quadratics(curvature_forget=0, curvature_retain=0, tau=0.5, rho=-0.8, noise=1.0),
-        theta, torch.Generator().manual_seed(0))
+        theta,
+        torch.Generator().manual_seed(0),
+    )
     draws = []
     for _ in range(3):
         draws.append((oracle("forget", 0)[0].clone(), oracle("retain", 0)[0].clone()))
@@ -197,7 +200,8 @@ def test_compare_ratio_interval_and_exact_values():
     assert (table.ratio_retain_low < table.ratio_retain).all()
     assert (table.ratio_retain < table.ratio_retain_high).all()
     inside = (table.ratio_retain_low <= table.ratio_retain_exact) & (
-        table.ratio_retain_exact <= table.ratio_retain_high)
+        table.ratio_retain_exact <= table.ratio_retain_high
+    )
     assert inside.mean() > 0.8
     # at the slides' assumptions (tau = 0, rho = 0), decoupled is below shared at every t
     assert (table.ratio_retain_exact < 1).all()
@@ -205,14 +209,16 @@ def test_compare_ratio_interval_and_exact_values():
 
 def test_decoupled_momentum_can_diverge_where_shared_does_not():
     # a = 0.9, eta L = 0.5: shared heavy ball is stable, decoupled buffers are not
-    table = momentum.grid(Quadratics(), {"lr": [0.01, 0.5]}, momentum=0.9, steps=100,
-                          replicas=100, progress=False)
+    table = momentum.grid(
+        Quadratics(), {"lr": [0.01, 0.5]}, momentum=0.9, steps=100, replicas=100, progress=False
+    )
     assert list(table.diverged) == [False, True]
 
 
 def test_ratio_does_not_depend_on_sigma_for_quadratics():
-    table = momentum.grid(Quadratics(), {"noise": [0.1, 10.0]}, steps=20, replicas=500,
-                          progress=False)
+    table = momentum.grid(
+        Quadratics(), {"noise": [0.1, 10.0]}, steps=20, replicas=500, progress=False
+    )
     assert table.ratio.iloc[0] == pytest.approx(table.ratio.iloc[1], rel=1e-9)
 
 
