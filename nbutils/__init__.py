@@ -4,6 +4,12 @@
 with ``nbu.save_figure(...)``. Each submodule holds one stage of the data flow:
 data -> models -> unlearning (directions, autolr, npo, optim, unlearn, experiments)
 -> metrics -> figures.
+
+The figure notebooks import their own module by name (``from nbutils import pareto``):
+geometry (Fig. 2, Lemma 4, Theorem 5), landscape (Fig. 3, GeN probes), pareto and
+comparison (Figs. 1 and 4, Tables 1 and 3), sensitivity (Figs. 5-7), momentum and
+alternating (DualOptim), vision and mia (Table 4), verbmem (MUSE-style verbatim
+memorization).
 """
 
 from . import (

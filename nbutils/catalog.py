@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .params import COMMON, LANGUAGE, Param, at_least
+from .params import COMMON, LANGUAGE, SEEDS, Param, at_least
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,9 @@ class Entry:
     params: dict[str, Param]
 
 
+LM = {**COMMON, **LANGUAGE}
+
+# One entry per notebook, in reading order.
 NOTEBOOKS: dict[str, Entry] = {
     e.stem: e
     for e in [
@@ -22,10 +25,76 @@ NOTEBOOKS: dict[str, Entry] = {
             "00_tour",
             "the setting: benchmark, target, generations (no paper figure)",
             ("tour_answer_loss",),
+            {**LM, "n_authors": Param(int, at_least(2), "authors in the benchmark")},
+        ),
+        Entry(
+            "01_gradient_geometry",
+            "NGDiff Fig. 2, Lemma 4, Theorem 5",
+            ("fig2_geometry", "fig2_sign_checks", "thm5_check"),
+            {
+                **LM,
+                **SEEDS,
+                "n_pairs": Param(int, at_least(100), "random gradient pairs"),
+                "dim": Param(int, at_least(2), "dimension of the random gradients"),
+            },
+        ),
+        Entry(
+            "02_pareto_sweep",
+            "NGDiff Fig. 1 (Pareto sweep of GDiff over c, MTO rules)",
+            ("fig1_pareto",),
+            {**LM, **SEEDS, "n_c": Param(int, at_least(3), "values of c in [0, 1]")},
+        ),
+        Entry(
+            "03_loss_landscape",
+            "NGDiff Fig. 3, Eq. 6, Remark 4.1, GeN probes",
+            ("fig3_landscape", "fig3_curvature", "gen_probe_error"),
+            {**LM, **SEEDS, "probe_step": Param(int, at_least(0), "step of Fig. 3's snapshot")},
+        ),
+        Entry(
+            "04_lr_sensitivity",
+            "NGDiff Fig. 6 (GDiff) and Fig. 5 (NGDiff vs AutoLR)",
+            ("fig6_gdiff_lr", "fig5_ngdiff_lr", "lr_sensitivity_summary"),
+            {**LM, **SEEDS},
+        ),
+        Entry(
+            "05_autolr_trace",
+            "NGDiff Fig. 7 (gradient norms and AutoLR's rate)",
+            ("fig7_autolr_trace", "autolr_settings"),
+            {**LM, **SEEDS},
+        ),
+        Entry(
+            "06_method_comparison",
+            "NGDiff Fig. 4, Tables 1 and 3",
+            ("fig4_methods", "table1_methods", "table3_autolr"),
+            {**LM, **SEEDS},
+        ),
+        Entry(
+            "07_momentum_variance",
+            "DualOptim slides: Recipe 1, the variance theorem, Alg. 1, DualOptim+",
+            ("momentum_grad_norms", "momentum_variance", "momentum_variance_grid", "momentum_lm"),
+            {
+                **LM,
+                **SEEDS,
+                "n_replicas": Param(int, at_least(10), "simulated replicas"),
+                "sim_steps": Param(int, at_least(2), "outer steps t of the simulation"),
+                "forget_steps": Param(int, at_least(1), "T_f: forget steps per outer loop"),
+                "retain_steps": Param(int, at_least(1), "T_r: retain steps per outer loop"),
+            },
+        ),
+        Entry(
+            "08_vision_unlearning",
+            "NGDiff Appendix D / Table 4; DualOptim FA, RA, TA, MIA",
+            ("table4_vision",),
             {
                 **COMMON,
-                **LANGUAGE,
-                "n_authors": Param(int, at_least(2), "authors in the benchmark"),
+                **SEEDS,
+                "forget_class": Param(
+                    int,
+                    lambda v: None if 0 <= v <= 9 else f"must be a digit 0-9, got {v!r}",
+                    "the digit class a sample of whose images is forgotten",
+                ),
+                "n_forget": Param(int, at_least(1), "training images of that class to forget"),
+                "steps": Param(int, at_least(1), "unlearning steps (SGD, batch 32)"),
             },
         ),
     ]
