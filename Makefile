@@ -5,18 +5,20 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # The CPU wheel of this project's machines; set TORCH= (empty) to keep the torch you have,
-# or e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cu124" for a GPU build.
+# or e.g. TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128" for CUDA.
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: figures test lint clean
+.PHONY: install figures test lint clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(if $(TORCH),$(PY) -m pip install --quiet "$(TORCH)")
+	$(if $(TORCH),$(PY) -m pip install --quiet $(TORCH))
 	$(PY) -m pip install --quiet -e ".[hub,test]"
 	touch $(STAMP)
+
+install: $(STAMP)
 
 figures: $(STAMP)
 	$(PY) -m nbutils run all

@@ -135,7 +135,7 @@ def cmd_run(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nbutils", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the notebooks and the figures each writes").set_defaults(
@@ -157,5 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         help="set a notebook parameter",
     )
     run.set_defaults(func=cmd_run)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     return args.func(args)

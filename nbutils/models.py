@@ -25,7 +25,7 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from . import paths
+from . import paths, runtime
 from .batches import BatchStream, answer_loss, batches, encode_records, prompt_text, token_nll
 from .data import Benchmark
 
@@ -128,6 +128,7 @@ class TargetSettings:
     warmup_steps: int = 20
     check_every: int = 5  # epochs between memorization checks
     memorized_share: float = 1.0  # stop when this share of records is memorized
+    gradient_checkpointing: bool = False  # recompute layer activations in backward (memory)
     max_length: int = 256
     vocab_size: int = 2048  # tiny model only
     model_config: dict = field(default_factory=dict)  # overrides of TINY_CONFIG
@@ -152,9 +153,15 @@ class Target:
 
 
 def target_key(
-    benchmark: Benchmark, model: str, seed: int, settings: TargetSettings, splits: str
+    benchmark: Benchmark,
+    model: str,
+    seed: int,
+    settings: TargetSettings,
+    splits: str,
+    dtype: str = "float32",
 ) -> str:
-    """Hash of everything that determines a target (data, model, seed, settings, versions)."""
+    """Hash of everything that determines a target (data, model, seed, settings, precision,
+    versions)."""
     spec = {
         "benchmark": benchmark.fingerprint(),
         "model": model,
@@ -168,6 +175,8 @@ def target_key(
             "tokenizers": tokenizers.__version__,
         },
     }
+    if dtype != "float32":  # autocast precision; absent for float32, which keeps older keys
+        spec["autocast"] = dtype
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -270,23 +279,36 @@ def train_target(
     device: torch.device | str = "cpu",
     cache_dir: Path | str | None = None,
     progress: bool = True,
+    dtype: str = "float32",
 ) -> Target:
     """Fine-tune ``model`` on F and R (``splits="all"``) or R only (``"retain"``) until
     memorized, or load the cached result.
 
     ``model`` is ``"tiny"`` (tokenizer trained on the benchmark, GPT-2 built from a
-    config) or a hub name / local path. ``Target.train_seconds`` is the time the
-    fine-tuning took, also when the target now comes from the cache.
+    config) or a hub name / local path. ``dtype`` other than float32 runs every forward
+    under autocast to it (parameters stay float32), in fine-tuning and afterwards;
+    ``settings.gradient_checkpointing`` likewise stays on the returned model.
+    ``Target.train_seconds`` is the time the fine-tuning took, also when the target now
+    comes from the cache.
     """
     if splits not in ("all", "retain"):
         raise ValueError(f"splits must be 'all' or 'retain', got {splits!r}")
-    key = target_key(benchmark, model, seed, settings, splits)
+    autocast = runtime.DTYPES[dtype] if dtype != "float32" else None
+
+    def prepare(net):
+        if autocast is not None:
+            runtime.autocast_forward(net, autocast)
+        if settings.gradient_checkpointing:
+            runtime.gradient_checkpointing(net)
+        return net
+
+    key = target_key(benchmark, model, seed, settings, splits, dtype)
     folder = Path(cache_dir or paths.cache_dir()) / "targets" / key
     if folder.exists():
         try:
             net, tokenizer, meta = _load(folder, device)
             return Target(
-                net,
+                prepare(net),
                 tokenizer,
                 key,
                 folder,
@@ -303,6 +325,7 @@ def train_target(
         net = build_tiny_model(tokenizer, seed=seed, **settings.model_config)
     else:
         net, tokenizer = load_pretrained(model)
+    prepare(net.to(device))
     records = benchmark.forget + benchmark.retain if splits == "all" else benchmark.retain
     items = encode_records(tokenizer, records, settings.max_length)
     start = time.perf_counter()

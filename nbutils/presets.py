@@ -1,17 +1,20 @@
-"""Sizes and settings shared by the notebooks: default and smoke size.
+"""Sizes and settings shared by the notebooks: default, smoke, and the paper's scale.
 
 A notebook asks for its benchmark, target, unlearning protocol and seeds through these
 functions, so that every notebook run with the same parameters uses the same cached
-target and the same protocol.
+target and protocol, and the same notebook runs Phi-1.5 on TOFU with parameters only:
+``scale="paper"`` sets the paper's model, data and precision (where the notebook's
+parameters left them at their defaults) and its settings (Appendix F.3).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from .data import Benchmark, load_benchmark
 from .experiments import Protocol
-from .models import Target, TargetSettings, train_target
+from .models import TINY_MODEL, Target, TargetSettings, train_target
 
 SMOKE_AUTHORS = 10
 SMOKE_SEEDS = 2
@@ -27,37 +30,107 @@ SMOKE_PROTOCOL = Protocol(
     steps=6, batch_size=8, eval_retain=20, max_new_tokens=24, lr_grid=(0.03, 0.3)
 )
 
+# The paper's scale (NGDiff Sec. 5.1 and Appendix F.3): Phi-1.5 fine-tuned on TOFU with
+# Adam (lr 2e-5, batch 32, 25 epochs), unlearned on forget10 with Adam for 15 epochs at
+# batch 32 over the grid {1e-5, 5e-5, 1e-4}; answers generated up to 200 tokens; the
+# retain side scored on 400 questions, as open-unlearning scores TOFU's retain_perturbed.
+PAPER_PARAMS = {"model": "microsoft/phi-1_5", "dataset": "tofu", "dtype": "bfloat16"}
+DEFAULT_PARAMS = {"model": TINY_MODEL, "dataset": "authors", "dtype": "float32"}
+PAPER_TARGET = TargetSettings(
+    lr=2e-5,
+    batch_size=32,
+    max_epochs=25,
+    warmup_steps=100,
+    check_every=5,
+    memorized_share=1.0,
+    max_length=256,
+    gradient_checkpointing=True,
+)
+PAPER_FORGET_RECORDS = 400
+PAPER_PROTOCOL = Protocol(
+    optimizer="adam",
+    steps=15 * math.ceil(PAPER_FORGET_RECORDS / 32),
+    batch_size=32,
+    eval_retain=400,
+    max_new_tokens=200,
+    lr_grid=(1e-5, 5e-5, 1e-4),
+)
+SMOKE_REAL = {"forget": 40, "retain": 200}  # records kept of a real dataset at smoke size
+
+
+def expand_scale(params: dict) -> dict:
+    """With ``scale="paper"``, model, dataset and dtype left at their defaults become the
+    paper's (Phi-1.5, TOFU, bfloat16); values a user set explicitly win."""
+    if params.get("scale") != "paper":
+        return params
+    out = dict(params)
+    for name, paper in PAPER_PARAMS.items():
+        if name in out and out[name] == DEFAULT_PARAMS[name]:
+            out[name] = paper
+    return out
+
+
+def _paper(session) -> bool:
+    return session.params.get("scale") == "paper"
+
 
 def benchmark(session, n_authors: int | None = None) -> Benchmark:
-    """The session's benchmark; smoke size keeps ``SMOKE_AUTHORS`` authors."""
+    """The session's benchmark; smoke size keeps ``SMOKE_AUTHORS`` authors (or the first
+    ``SMOKE_REAL`` records of a real dataset)."""
     p = session.params
     authors = n_authors or p.get("n_authors", 40)
-    return load_benchmark(
-        p["dataset"],
-        seed=p["seed"],
-        n_authors=min(authors, SMOKE_AUTHORS) if p["smoke"] else authors,
-    )
+    if p["dataset"] == "authors":
+        return load_benchmark(
+            "authors",
+            seed=p["seed"],
+            n_authors=min(authors, SMOKE_AUTHORS) if p["smoke"] else authors,
+        )
+    tofu_path = p["dataset"] if p["dataset"] != "tofu" else "locuslab/TOFU"
+    bench = load_benchmark("tofu", tofu_path=tofu_path)
+    if p["smoke"]:
+        bench = replace(
+            bench,
+            forget=bench.forget[: SMOKE_REAL["forget"]],
+            retain=bench.retain[: SMOKE_REAL["retain"]],
+        )
+    return bench
 
 
 def target_settings(session) -> TargetSettings:
-    return SMOKE_TARGET if session.smoke else TargetSettings()
+    """Tiny model: the default (or smoke) settings; a real model: the paper's (one epoch
+    at smoke size)."""
+    if session.params["model"] == TINY_MODEL:
+        return SMOKE_TARGET if session.smoke else TargetSettings()
+    return replace(PAPER_TARGET, max_epochs=1) if session.smoke else PAPER_TARGET
 
 
 def target(session, bench: Benchmark, splits: str = "all") -> Target:
     """The fine-tuned target for the session (trained once, then loaded from the cache)."""
+    p = session.params
     return train_target(
         bench,
-        session.params["model"],
+        p["model"],
         seed=session.seed,
         settings=target_settings(session),
         splits=splits,
         device=session.device,
+        dtype=p.get("dtype", "float32"),
     )
 
 
 def protocol(session, **overrides) -> Protocol:
-    """The unlearning protocol of the session (smoke: 6 steps, small evaluation)."""
-    return replace(SMOKE_PROTOCOL if session.smoke else PROTOCOL, **overrides)
+    """The unlearning protocol of the session (smoke: 6 steps and a small evaluation)."""
+    base = PAPER_PROTOCOL if _paper(session) else PROTOCOL
+    if session.smoke:
+        base = replace(
+            base,
+            steps=SMOKE_PROTOCOL.steps,
+            batch_size=SMOKE_PROTOCOL.batch_size,
+            eval_retain=SMOKE_PROTOCOL.eval_retain,
+            max_new_tokens=SMOKE_PROTOCOL.max_new_tokens,
+            lr_grid=base.lr_grid[-2:] if _paper(session) else SMOKE_PROTOCOL.lr_grid,
+        )
+    return replace(base, **overrides)
 
 
 def seeds(session) -> list[int]:

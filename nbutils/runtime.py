@@ -51,3 +51,33 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     if dtype != "float32" and device.type != "cuda":
         raise ValueError(f"dtype={dtype!r} needs device='cuda'; the CPU path runs in float32")
     return DTYPES[dtype]
+
+
+def autocast_forward(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """Run ``model.forward`` (and so ``generate``) under ``torch.autocast`` to ``dtype``,
+    parameters staying in float32. The wrapper is a bound method, so ``copy.deepcopy``
+    rebinds it to the copy: a copied model runs its own weights."""
+    import types
+
+    device_type = next(model.parameters()).device.type
+    forward = torch.autocast(device_type=device_type, dtype=dtype)(type(model).forward)
+    model.forward = types.MethodType(forward, model)
+    return model
+
+
+def gradient_checkpointing(model: torch.nn.Module) -> torch.nn.Module:
+    """Turn on ``transformers``' gradient checkpointing (non-reentrant): each layer's
+    activations are recomputed in the backward pass instead of stored, trading one more
+    forward for memory at paper scale. A model without support is returned as is."""
+    if getattr(model, "supports_gradient_checkpointing", False):
+        model.activation_checkpointing_enable({"use_reentrant": False})
+    return model
+
+
+def checkpoint_layers(model: torch.nn.Module) -> None:
+    """``transformers`` checkpoints a layer only while ``layer.training``; the engine
+    unlearns in eval mode (no dropout). Flag the checkpointing layers alone as training
+    (the dropout modules below them stay in eval mode). No-op when checkpointing is off."""
+    for module in model.modules():
+        if getattr(module, "gradient_checkpointing", False):
+            module.training = True

@@ -16,7 +16,8 @@ import torch
 from . import catalog
 from .figures import set_style
 from .params import validate
-from .runtime import resolve_device, seed_everything
+from .presets import expand_scale
+from .runtime import resolve_device, resolve_dtype, seed_everything
 
 _ACTIVE: Session | None = None
 
@@ -54,13 +55,15 @@ class Session:
 
 
 def setup(notebook: str, **params) -> Session:
-    """Validate a notebook's parameters against its catalog entry, then seed, pick the
-    device, set the figure style and open the session. Raises ``ValueError`` naming
-    the bad parameter."""
+    """Validate a notebook's parameters against its catalog entry, expand ``scale="paper"``
+    (presets.expand_scale), then seed, pick the device, set the figure style and open the
+    session. Raises ``ValueError`` naming the bad parameter."""
     global _ACTIVE
     entry = catalog.entry(notebook)
-    values = validate(entry.params, params, where=f"notebook {entry.stem}")
+    values = expand_scale(validate(entry.params, params, where=f"notebook {entry.stem}"))
     device = resolve_device(values["device"])
+    if "dtype" in values:
+        resolve_dtype(values["dtype"], device)  # half precision only on CUDA
     seed_everything(values["seed"])
     set_style()
     _ACTIVE = Session(entry.stem, values, device, Path(values["out_dir"]).expanduser().resolve())

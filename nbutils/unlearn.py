@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from . import directions, metrics, optim
+from . import directions, metrics, optim, runtime
 from .autolr import AutoLR, probe
 from .batches import Batch, BatchStream, answer_loss, encode_records, token_nll
 from .data import Benchmark
@@ -159,6 +159,7 @@ class Unlearner:
 
     def step(self, t: int, batch_r: Batch, batch_f: Batch) -> dict:
         model, params, row = self.model, self.params, {}
+        runtime.checkpoint_layers(model)  # evaluation between steps resets the flags
         loss_r = self.loss(model, batch_r)
         g_r = task_gradient(loss_r, params)
         if self.spec.forget_loss == "npo":

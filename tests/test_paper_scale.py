@@ -1,0 +1,240 @@
+"""The paper-scale path, tested offline: presets, precision, verbmem, workflows (issue 9)."""
+
+import copy
+import re
+import shlex
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import yaml
+
+from nbutils import catalog, cli, models, presets, runtime, verbmem
+from nbutils.models import TargetSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = dict(model="tiny", dataset="authors", dtype="float32")
+
+
+def session(**params):
+    base = dict(seed=0, smoke=False, n_seeds=3, scale="default", **DEFAULTS)
+    return SimpleNamespace(
+        params={**base, **params},
+        seed=0,
+        smoke=params.get("smoke", False),
+        device=torch.device("cpu"),
+    )
+
+
+def test_paper_scale_expands_to_the_documented_settings():
+    expanded = presets.expand_scale({"scale": "paper", **DEFAULTS})
+    assert expanded == {
+        "scale": "paper",
+        "model": "microsoft/phi-1_5",
+        "dataset": "tofu",
+        "dtype": "bfloat16",
+    }
+    explicit = presets.expand_scale({"scale": "paper", **DEFAULTS, "model": "gpt2-xl"})
+    assert explicit["model"] == "gpt2-xl"  # a value the user set wins
+    assert presets.expand_scale({"scale": "default", **DEFAULTS}) == {
+        "scale": "default",
+        **DEFAULTS,
+    }
+
+
+def test_paper_protocol_and_target_follow_appendix_f3():
+    paper = session(scale="paper", model="microsoft/phi-1_5", dataset="tofu")
+    protocol = presets.protocol(paper)
+    assert protocol.optimizer == "adam" and protocol.lr_grid == (1e-5, 5e-5, 1e-4)
+    assert protocol.batch_size == 32 and protocol.steps == 15 * 13  # 15 epochs of 400 / 32
+    assert protocol.max_new_tokens == 200 and protocol.eval_retain == 400
+    settings = presets.target_settings(paper)
+    assert (settings.lr, settings.batch_size, settings.max_epochs) == (2e-5, 32, 25)
+    assert presets.target_settings(session(smoke=True, model="microsoft/phi-1_5")).max_epochs == 1
+    assert presets.protocol(session()) == presets.PROTOCOL  # the default stays the tiny one
+
+
+def test_tofu_dataset_loads_through_the_preset_from_a_local_folder():
+    fixture = str(Path(__file__).parent / "fixtures" / "tofu")
+    bench = presets.benchmark(session(dataset=fixture))
+    assert len(bench.forget) == 20 and len(bench.retain) == 60
+
+
+def test_cuda_without_cuda_fails_at_the_validation_cell(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    values = {
+        **cli.declared_defaults("00_tour"),
+        "device": "cuda",
+        "smoke": True,
+        "out_dir": str(tmp_path),
+    }
+    with pytest.raises(RuntimeError) as err:
+        cli.run_notebook(catalog.entry("00_tour"), values, tmp_path / "build")
+    message = str(err.value)
+    assert "failed in cell 3 ('import nbutils as nbu')" in message
+    assert "CUDA" in message and "device='cuda'" in message
+
+
+def test_half_precision_is_refused_on_cpu():
+    with pytest.raises(ValueError, match="needs device='cuda'"):
+        runtime.resolve_dtype("bfloat16", torch.device("cpu"))
+
+
+def test_autocast_forward_survives_deepcopy(small_target):
+    model = copy.deepcopy(small_target.model)
+    runtime.autocast_forward(model, torch.bfloat16)
+    ids = torch.tensor([[5, 6, 7]])
+    assert model(input_ids=ids).logits.dtype == torch.bfloat16
+    clone = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in clone.parameters():
+            p.zero_()
+    assert clone(input_ids=ids).logits.abs().max() < model(input_ids=ids).logits.abs().max()
+    assert clone(input_ids=ids).logits.dtype == torch.bfloat16
+
+
+def test_precision_is_part_of_the_target_key_only_when_not_float32(small_bench):
+    settings = presets.SMOKE_TARGET
+    plain = models.target_key(small_bench, "tiny", 0, settings, "all")
+    assert models.target_key(small_bench, "tiny", 0, settings, "all", "float32") == plain
+    assert models.target_key(small_bench, "tiny", 0, settings, "all", "bfloat16") != plain
+
+
+def test_a_local_model_folder_is_fine_tuned_as_a_target(small_bench, small_target, tmp_path):
+    small_target.model.save_pretrained(tmp_path / "local")
+    small_target.tokenizer.save_pretrained(tmp_path / "local")
+    settings = TargetSettings(lr=1e-4, max_epochs=1, check_every=1)
+    for cached in (False, True):
+        target = models.train_target(
+            small_bench,
+            str(tmp_path / "local"),
+            settings=settings,
+            cache_dir=tmp_path / "cache",
+            progress=False,
+        )
+        assert target.from_cache is cached and target.epochs == 1
+
+
+def test_gradient_checkpointing_recomputes_layers_and_changes_no_number(
+    small_bench, small_target, monkeypatch
+):
+    """The engine unlearns in eval mode; checkpointing must still act there (each layer's
+    forward runs again in the backward pass) and leave the history unchanged."""
+    from transformers.models.gpt2 import modeling_gpt2
+
+    from nbutils import unlearn
+
+    calls = []
+    forward = modeling_gpt2.GPT2MLP.forward
+    monkeypatch.setattr(
+        modeling_gpt2.GPT2MLP,
+        "forward",
+        lambda self, *a, **k: calls.append(1) or forward(self, *a, **k),
+    )
+
+    def one_step(model):
+        calls.clear()
+        run = unlearn.run(
+            model,
+            small_target.tokenizer,
+            small_bench,
+            "NGDiff",
+            steps=1,
+            eval_every=None,
+            eval_retain=4,
+            max_new_tokens=4,
+            progress=False,
+        )
+        return run.history.drop(columns=["seconds"], errors="ignore"), len(calls)
+
+    plain, plain_calls = one_step(small_target.model)
+    checkpointed = runtime.gradient_checkpointing(copy.deepcopy(small_target.model))
+    history, ck_calls = one_step(checkpointed)
+    layers = len(small_target.model.transformer.h)
+    assert ck_calls - plain_calls == 2 * layers  # R and F: every layer recomputed once
+    assert history.loc[0, "loss_retain"] == plain.loc[0, "loss_retain"]
+    assert history.loc[0, "grad_norm_forget"] == pytest.approx(
+        plain.loc[0, "grad_norm_forget"], rel=1e-6
+    )
+
+
+def test_paper_target_settings_keep_checkpointing_on_the_cached_target(small_bench, tmp_path):
+    settings = replace(presets.SMOKE_TARGET, max_epochs=1, gradient_checkpointing=True)
+    for expect_cached in (False, True):
+        target = models.train_target(
+            small_bench, settings=settings, cache_dir=tmp_path, progress=False
+        )
+        assert target.from_cache is expect_cached and target.model.is_activation_checkpointing
+    assert presets.PAPER_TARGET.gradient_checkpointing
+
+
+def test_verbmem_on_the_offline_biographies(small_bench, small_target):
+    tok = small_target.tokenizer
+    probes = verbmem.passage_probes(
+        tok, small_bench.forget_passages, prompt_tokens=8, continuation_tokens=16
+    )
+    assert len(probes) == len(small_bench.forget_passages)
+    first = tok(small_bench.forget_passages[0].text, add_special_tokens=False)["input_ids"]
+    assert probes[0].prompt == tok.decode(first[:8])
+    assert probes[0].continuation == tok.decode(first[8:24])
+    scores = verbmem.verbmem(small_target.model, tok, probes, max_new_tokens=16)
+    assert 0 <= scores["verbmem_recall"] <= 1 and 0 <= scores["verbmem_f1"] <= 1
+    assert len(scores["generations"]) == len(probes)
+
+
+def test_verbmem_scores_a_perfect_continuation_as_one(monkeypatch, small_target):
+    probes = [
+        verbmem.Probe("the start of", "a passage that goes on"),
+        verbmem.Probe("another", "text entirely"),
+    ]
+    truth = {p.prompt: p.continuation for p in probes}
+    monkeypatch.setattr(
+        verbmem, "generate", lambda m, t, prompts, **kw: [truth[p] for p in prompts]
+    )
+    scores = verbmem.verbmem(None, None, probes)
+    assert scores["verbmem_recall"] == 1.0 and scores["verbmem_f1"] == 1.0
+
+
+def test_text_files_and_muse_style_json(tmp_path):
+    (tmp_path / "t.txt").write_text("First passage\nspans lines.\n\nSecond one.\n\n\n")
+    passages = verbmem.text_file_passages(tmp_path / "t.txt")
+    assert [p.text for p in passages] == ["First passage spans lines.", "Second one."]
+    (tmp_path / "m.json").write_text('[{"prompt": "p1", "gt": "g1"}, {"prompt": "p2", "gt": "g2"}]')
+    assert verbmem.hub_probes(str(tmp_path / "m.json")) == [
+        verbmem.Probe("p1", "g1"),
+        verbmem.Probe("p2", "g2"),
+    ]
+    with pytest.raises(ValueError, match="longer than"):
+        verbmem.passage_probes(lambda text, **kw: {"input_ids": [1, 2]}, ["ab"], prompt_tokens=5)
+
+
+def _nbutils_commands(workflow: dict) -> list[str]:
+    runs = [
+        step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step
+    ]
+    return [line for run in runs for line in run.splitlines() if "-m nbutils" in line]
+
+
+@pytest.mark.parametrize("name", ["tests.yml", "paper-scale.yml"])
+def test_workflows_are_valid_yaml_and_call_existing_commands(name, monkeypatch):
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    assert workflow["jobs"]
+    makefile = (ROOT / "Makefile").read_text()
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            for target in re.findall(r"\bmake (\w+)", step.get("run", "")):
+                assert re.search(rf"^{target}:", makefile, re.M), f"make {target} is not defined"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the GPU runner has CUDA
+    for line in _nbutils_commands(workflow):
+        default = workflow.get("on", workflow.get(True, {}))
+        inputs = default.get("workflow_dispatch", {}).get("inputs", {})
+        for key, spec in inputs.items():
+            line = line.replace("${{ inputs." + key + " }}", spec["default"])
+        argv = shlex.split(line.split("-m nbutils", 1)[1])
+        parser_args = cli.build_parser().parse_args(argv)  # SystemExit on unknown options
+        overrides = {k: cli.parse_value(v) for k, v in parser_args.param}
+        names = list(catalog.NOTEBOOKS) if parser_args.notebook == "all" else [parser_args.notebook]
+        runs = cli.plan(names, {**overrides, "out_dir": "x"})
+        assert any(values.get("scale") == "paper" for _, values in runs)
