@@ -262,6 +262,23 @@ def claims(summary: pd.DataFrame) -> dict:
     return out
 
 
+def std_verdict(summary: pd.DataFrame, n_seeds: int, reference: str = "Alternate") -> str:
+    """The final std of ROUGE_R over seeds per label, and whether each decoupled scheme
+    has a smaller one than ``reference`` (point values: see ``spread`` for intervals)."""
+    std_r = summary[("rouge_retain", "std")]
+    lines = [
+        "Final std of ROUGE_R over seeds: " + ", ".join(f"{k} {v:.3f}" for k, v in std_r.items())
+    ]
+    for label in ("DualOptim", "DualOptim+"):
+        if label in std_r and reference in std_r:
+            verb = "reduces" if std_r[label] < std_r[reference] else "does not reduce"
+            lines.append(
+                f"{label} {verb} the std of ROUGE_R against {reference} "
+                f"(point values over {n_seeds} seeds; see the F intervals above)."
+            )
+    return "\n".join(lines)
+
+
 def run_all(
     target, bench: Benchmark, configs: dict[str, dict], seeds, *, progress=True, **options
 ) -> list[AlternatingRun]:

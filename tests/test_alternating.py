@@ -1,6 +1,5 @@
 """Algorithm 1 of the DualOptim slides on the tiny language model."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,3 +149,18 @@ def test_evaluations_and_finals_tables(small_bench, small_target):
     assert (long[long.budget == 0].rouge_forget == 1.0).all()
     table = alternating.finals([ours, engine])
     assert list(table.label) == ["DO", "NGDiff"] and table.rouge_retain.notna().all()
+
+
+def test_std_verdict_compares_each_scheme_with_alternate():
+    finals = pd.DataFrame(
+        {
+            "label": ["Alternate"] * 2 + ["DualOptim"] * 2 + ["DualOptim+"] * 2,
+            "rouge_forget": [0.0] * 6,
+            "rouge_retain": [0.5, 0.9, 0.7, 0.8, 0.2, 1.0],
+            "diverged_at": [None] * 6,
+        }
+    )
+    summary = experiments.summarize(finals, ["rouge_forget", "rouge_retain"])
+    text = alternating.std_verdict(summary, n_seeds=2)
+    assert "DualOptim reduces" in text and "DualOptim+ does not reduce" in text
+    assert "Alternate 0.283" in text  # std of (0.5, 0.9), ddof = 1

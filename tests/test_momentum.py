@@ -1,6 +1,7 @@
 """Shared vs decoupled optimizer state (DualOptim slides, Eqs. 1, 4-6) and the simulator."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -227,3 +228,42 @@ def test_interval_formulas():
     assert low < 1 < high and high - low == pytest.approx(2 * 1.96 * (2 / 1000) ** 0.5, rel=0.05)
     low, high = momentum.ratio_interval(1.0, 1001)
     assert low == pytest.approx(1 / high, rel=1e-9)
+
+
+def test_variance_and_grid_claims_and_verdict_by_hand():
+    table = pd.DataFrame(
+        {
+            "ratio_retain": [1.2, 0.9, 0.8, 0.7],
+            "ratio_retain_low": [1.1, 0.8, 0.7, 0.6],
+            "ratio_retain_high": [1.3, 1.0, 0.9, 0.8],
+            "ratio_retain_exact": [1.0, 0.9, 0.8, 0.7],
+            "ratio_forget": [0.5, 1.5, 0.5, 0.5],
+        }
+    )
+    sweep = pd.DataFrame({"ratio_low": [0.5, 1.2, 1.01]})
+    claims = momentum.variance_claims(table, sweep, replicas=100)
+    assert claims["ratio_final"] == 0.7 and claims["ratio_final_ci_high"] == 0.8
+    assert claims["share_t_decoupled_le_shared"] == 0.75
+    assert claims["share_t_decoupled_le_shared_exact"] == 1.0
+    assert claims["share_t_decoupled_le_shared_theta_f"] == 0.75
+    assert (claims["rho_sweep_cells_above_1"], claims["rho_sweep_cells"]) == (2, 3)
+    grid = pd.DataFrame(
+        {
+            "ratio_low": [0.5, 1.1, 0.9],
+            "ratio_high": [0.9, 1.3, 1.2],
+            "ratio_exact": [0.7, 1.2, 1.0],
+            "diverged": [False, True, False],
+        }
+    )
+    counts = momentum.grid_claims(grid)
+    assert counts == {
+        "cells": 3,
+        "cells_ratio_ci_below_1": 1,
+        "cells_ratio_ci_above_1": 1,
+        "cells_decoupled_diverges": 1,
+        "cells_exact_le_1": 2,
+    }
+    # 75% of t is below the 95% the verdict asks for, although the final CI is below 1
+    assert "does not hold" in momentum.theorem_verdict(claims, counts)
+    claims["share_t_decoupled_le_shared"] = 0.96
+    assert "-> holds" in momentum.theorem_verdict(claims, counts)
