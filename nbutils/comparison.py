@@ -344,6 +344,23 @@ def frontier_scores(
     return pd.DataFrame(rows)
 
 
+def finished_points(points: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a ``mean_points`` table with at least one finished run (a label whose
+    every run diverged has NaN means and no place in a Pareto comparison)."""
+    return points.dropna(subset=["rouge_forget", "rouge_retain"])
+
+
+def dominated_on_means(points: pd.DataFrame, sweep_labels: list[str], label: str) -> bool:
+    """Whether some GDiff(c) mean point dominates ``label``'s mean point in ROUGE space
+    (finished labels only; a label without a finished run is not dominated)."""
+    done = finished_points(points)
+    if label not in done.index:
+        return False
+    rouge = pareto.rouge_space(done.rouge_forget, done.rouge_retain)
+    sweep = rouge[done.index.isin(sweep_labels)]
+    return bool(pareto.dominated_by(rouge[done.index.get_loc(label)], sweep).any())
+
+
 def score_summary(scores: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
     """Per method: mean and std of the added hypervolume, and on how many seeds a
     GDiff(c) point dominates it (ROUGE space, loss space)."""
@@ -392,9 +409,23 @@ def plot_pareto(
     mark the random-guess loss log V. ``frontier_labels``: labels of the non-dominated
     points of panel (b) among all points, ringed in black. The shaded area of panel (b)
     is what the GDiff(c) mean points dominate down to the reference (ROUGE_F, ROUGE_R) =
-    (1, 0): its area is the sweep's hypervolume.
+    (1, 0): its area is the sweep's hypervolume. Labels whose every run diverged (NaN
+    means) have no point; the diverged values of c are named in panel (b).
     """
     loss_ax, rouge_ax = axes
+    finished = sweep[["rouge_forget", "rouge_retain"]].notna().all(axis=1).to_numpy()
+    lost = [c for c, ok in zip(cs, finished) if not ok]
+    sweep, cs = sweep[finished], [c for c, ok in zip(cs, finished) if ok]
+    methods = methods.dropna(subset=["rouge_forget", "rouge_retain"])
+    if lost:
+        rouge_ax.annotate(
+            "no point (every run diverged): GDiff c = " + ", ".join(f"{c:g}" for c in lost),
+            xy=(0, 0),
+            xycoords="axes fraction",
+            xytext=(0, -44),
+            textcoords="offset points",
+            fontsize="small",
+        )
     panels = (
         (loss_ax, "split_loss_forget", "split_loss_retain"),
         (rouge_ax, "rouge_forget", "rouge_retain"),

@@ -744,14 +744,14 @@ def plot_sign_checks(
             label=column,
         )
     ax.set_xticks(x, table.index, rotation=35, ha="right")
-    ax.set(ylim=(0, 1.05), ylabel="share of cases with $g_R\\cdot d \\geq 0 \\geq g_F\\cdot d$")
+    ax.set(ylim=(0, 1.16), ylabel="share of cases with $g_R\\cdot d \\geq 0 \\geq g_F\\cdot d$")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_title("(a) Eq. 7 satisfied, per rule" + (f" ({seeds_note})" if seeds_note else ""))
     legend_bars = [
         plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch=hatches[c])
         for c in columns
     ]
-    ax.legend(legend_bars, columns, loc="upper left", ncol=len(columns))
+    ax.legend(legend_bars, columns, loc="upper center", ncol=len(columns), fontsize="small")
 
     merged = random_checks[random_checks.method == map_method].merge(draws, on="pair")
     if len(merged) > max_points:

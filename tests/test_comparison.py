@@ -208,3 +208,25 @@ def test_plot_helpers_draw_without_error():
     comparison.plot_method_bars(axes, table)
     comparison.plot_autolr_arrows(axes, table, table)
     plt.close("all")
+
+
+def test_labels_whose_every_run_diverged_have_no_point():
+    frame = sweep_and_methods()
+    frame.loc[frame.label == "GDiff-0", ["rouge_forget", "rouge_retain", "diverged_at"]] = [
+        np.nan,
+        np.nan,
+        12,
+    ]
+    points = comparison.mean_points(frame)
+    assert "GDiff-0" not in comparison.finished_points(points).index
+    sweep = ["GDiff-1", "GDiff-0.5", "GDiff-0"]
+    assert comparison.dominated_on_means(points, sweep, "LossNorm")  # under (0.6, 0.6)
+    assert not comparison.dominated_on_means(points, sweep, "NGDiff")
+    assert not comparison.dominated_on_means(points, sweep, "GDiff-0")
+    fig, axes = plt.subplots(1, 2)
+    comparison.plot_pareto(
+        axes, points.loc[sweep], [1.0, 0.5, 0.0], points.loc[["NGDiff", "LossNorm"]], 7.6, []
+    )
+    notes = [t.get_text() for t in axes[1].texts]
+    assert notes == ["no point (every run diverged): GDiff c = 0"]
+    plt.close(fig)
