@@ -122,21 +122,36 @@ def useful_range(
     direction: Grads,
     eta0: float,
     max_doublings: int = 40,
+    bisections: int = 6,
 ) -> float:
-    """The step size at which L(theta - eta d) first climbs back to L(theta), by doubling
-    from ``eta0``: about 2 eta* for a parabola with positive slope and curvature (Eq. 8:
-    eta* = b / a; Q(2 eta*) = Q(0)). Returns the last size tried when the loss never
-    climbs back within ``max_doublings``; ``eta0`` itself when the loss rises at once
-    (the direction does not descend this loss)."""
+    """The step size at which L(theta - eta d) first climbs back to L(theta): about
+    2 eta* for a parabola with positive slope and curvature (Eq. 8: eta* = b / a;
+    Q(2 eta*) = Q(0)). Found by doubling from ``eta0`` and then ``bisections`` halvings
+    of the last doubling (to 2^-bisections of it, so a grid around it is not up to twice
+    too wide). Returns the last size tried when the loss never climbs back within
+    ``max_doublings``; ``eta0`` itself when the loss rises at once (the direction does
+    not descend this loss)."""
     if not eta0 > 0:
         raise ValueError(f"eta0 must be positive, got {eta0!r}")
     loss0 = loss_along(loss_fn, params, direction, [0.0])[0]
+
+    def climbed(eta: float) -> bool:
+        return loss_along(loss_fn, params, direction, [eta])[0] >= loss0
+
     eta = eta0
     for _ in range(max_doublings):
-        if loss_along(loss_fn, params, direction, [eta])[0] >= loss0:
-            return eta
+        if climbed(eta):
+            break
         eta *= 2
-    return eta / 2
+    else:
+        return eta / 2
+    if eta == eta0:
+        return eta0
+    low, high = eta / 2, eta
+    for _ in range(bisections):
+        middle = (low + high) / 2
+        low, high = (low, middle) if climbed(middle) else (middle, high)
+    return high
 
 
 def range_grid(eta_max: float, n: int = 13, low: float = -0.25, high: float = 1.25) -> np.ndarray:
