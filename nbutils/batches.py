@@ -94,7 +94,8 @@ def token_nll(model, batch: Batch) -> torch.Tensor:
     """Per-token negative log-likelihood of the answer tokens, shape (B, answer_width).
 
     Only the positions that predict answer tokens go through the LM head
-    (``logits_to_keep``); entries outside the answer are zero.
+    (``logits_to_keep``); entries outside the answer are zero. Half-precision logits are
+    upcast to float32; float64 stays float64 (the landscape's round-off reference).
     """
     width = batch.answer_width
     out = model(
@@ -104,7 +105,9 @@ def token_nll(model, batch: Batch) -> torch.Tensor:
         logits_to_keep=width + 1,
         use_cache=False,
     )
-    logits = out.logits[:, :-1].float()
+    logits = out.logits[:, :-1]
+    if logits.dtype not in (torch.float32, torch.float64):
+        logits = logits.float()
     targets = batch.input_ids[:, -width:]
     nll = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"

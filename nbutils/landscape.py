@@ -58,28 +58,6 @@ def differentiable_attention() -> Iterator[None]:
         yield
 
 
-def answer_loss_in_dtype(model, batch: Batch) -> torch.Tensor:
-    """``batches.answer_loss`` computed in the model's own precision.
-
-    ``batches.token_nll`` casts the logits to float32 (right for half precision), which
-    also rounds a float64 model's cross-entropy to float32; the float64 reference of
-    the probe-size study needs the loss in float64 throughout.
-    """
-    width = batch.answer_width
-    logits = model(
-        input_ids=batch.input_ids,
-        attention_mask=batch.attention_mask,
-        position_ids=batch.position_ids,
-        logits_to_keep=width + 1,
-        use_cache=False,
-    ).logits[:, :-1]
-    targets = batch.input_ids[:, -width:]
-    nll = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
-    ).view_as(targets)
-    return (nll * batch.answer_mask).sum() / batch.answer_mask.sum()
-
-
 # --------------------------------------------------------------------------- probes
 
 
@@ -417,8 +395,8 @@ class Snapshot:
         model64 = copy.deepcopy(ctx.model).double()
         params64 = [p for p in model64.parameters() if p.requires_grad]
         d64 = [v.double() for v in d]
-        loss64 = lambda: answer_loss_in_dtype(model64, ctx.batch_retain)  # noqa: E731
-        loss32 = lambda: answer_loss_in_dtype(ctx.model, ctx.batch_retain)  # noqa: E731
+        loss64 = lambda: answer_loss(model64, ctx.batch_retain)  # noqa: E731
+        loss32 = lambda: answer_loss(ctx.model, ctx.batch_retain)  # noqa: E731
         exact64 = directional(loss64, params64, d64)
         exact32 = directional(ctx.retain_loss(), ctx.params, d)
         self.gen = {
@@ -479,7 +457,6 @@ __all__ = [
     "PROBE_SIZES",
     "Directional",
     "Snapshot",
-    "answer_loss_in_dtype",
     "directional_many",
     "ngdiff_fit_visit",
     "plot_curvature",

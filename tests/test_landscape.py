@@ -10,7 +10,7 @@ import torch
 
 from nbutils import landscape as L
 from nbutils import unlearn
-from nbutils.batches import collate, encode_records
+from nbutils.batches import answer_loss, collate, encode_records
 from nbutils.gradients import trainable
 
 
@@ -209,7 +209,7 @@ def test_hvp_works_through_gpt2_with_its_default_attention(small_target, small_b
     model = copy.deepcopy(small_target.model).double()
     batch = _batch(small_target, small_bench)
     params = trainable(model)
-    loss_fn = lambda: L.answer_loss_in_dtype(model, batch)  # noqa: E731
+    loss_fn = lambda: answer_loss(model, batch)  # noqa: E731
     gen = torch.Generator().manual_seed(0)
     v = [torch.randn(p.shape, generator=gen, dtype=p.dtype) for p in params]
     norm = math.sqrt(sum(float((x * x).sum()) for x in v))
@@ -274,13 +274,11 @@ def test_walk_reproduces_the_engine_run_and_visits_every_step(small_target, smal
         assert np.array_equal(walked[column].to_numpy(), engine[column].to_numpy()), column
 
 
-def test_loss_in_dtype_is_the_answer_loss(small_target, small_bench):
-    from nbutils.batches import answer_loss
-
+def test_answer_loss_stays_in_float64_and_upcasts_half_precision(small_target, small_bench):
     batch = _batch(small_target, small_bench)
     with torch.no_grad():
-        ours = L.answer_loss_in_dtype(small_target.model, batch)
         engine = answer_loss(small_target.model, batch)
-        in64 = L.answer_loss_in_dtype(copy.deepcopy(small_target.model).double(), batch)
-    assert float(ours) == pytest.approx(float(engine), rel=1e-6)
+        in64 = answer_loss(copy.deepcopy(small_target.model).double(), batch)
+        in16 = answer_loss(copy.deepcopy(small_target.model).bfloat16(), batch)
+    assert engine.dtype == torch.float32 and in16.dtype == torch.float32
     assert in64.dtype == torch.float64 and float(in64) == pytest.approx(float(engine), rel=1e-4)
