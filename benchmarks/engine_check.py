@@ -9,8 +9,9 @@ about 15 epochs over F as in the paper's Appendix F.3; three unlearning seeds. G
 
 import argparse
 
-from nbutils import data, models, unlearn
-from nbutils.autolr import AutoLR
+from nbutils.core import data, models
+from nbutils.engine.autolr import AutoLR
+from nbutils.engine.lm import unlearn_lm
 
 
 def main() -> None:
@@ -27,7 +28,7 @@ def main() -> None:
     for lr in args.lrs:
         for name, autolr in (("NGDiff+AutoLR", AutoLR.plain()), ("GDiff-0.5", None)):
             for seed in args.seeds:
-                run = unlearn.run(
+                run = unlearn_lm(
                     target.model,
                     target.tokenizer,
                     bench,

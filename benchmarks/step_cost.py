@@ -2,7 +2,7 @@
 
 GDiff is timed as common implementations write it: one backward of
 c L_R - (1 - c) L_F and an SGD update. NGDiff and NGDiff + AutoLR(k=10) are the
-engine's own step (``nbutils.unlearn.Unlearner.step``): two backwards, the direction
+engine's own step (``nbutils.engine.unlearner.Unlearner.step``): two backwards, the direction
 in place, and every 10th step two probe forwards. All variants see the same batches,
 interleaved (the order rotates each repeat), with a learning rate too small to change
 the loss much; each repeat times a window of 10 steps (one AutoLR update), and the
@@ -26,11 +26,12 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from nbutils import data, models
-from nbutils.autolr import AutoLR
-from nbutils.batches import BatchStream, answer_loss, encode_records
-from nbutils.gradients import add_, trainable
-from nbutils.unlearn import Method, Unlearner
+from nbutils.core import data, models
+from nbutils.core.batches import BatchStream, answer_loss, encode_records
+from nbutils.engine.autolr import AutoLR
+from nbutils.engine.gradients import add_, trainable
+from nbutils.engine.methods import Method
+from nbutils.engine.unlearner import Unlearner
 
 CONFIGS = {
     "tiny (default)": models.TINY_CONFIG,
@@ -69,14 +70,26 @@ class GDiffAccumulated(GDiffOneBackward):
         return {"loss_retain": loss_r.item(), "loss_forget": loss_f.item()}
 
 
+class EngineStep:
+    """The engine's own joint step (NGDiff, optionally with AutoLR), fed the benchmark's
+    batches through one-batch streams."""
+
+    def __init__(self, model, autolr: AutoLR | None = None):
+        self.batch: tuple | None = None
+        retain, forget = (iter(lambda k=k: self.batch[k], None) for k in (0, 1))
+        self.unlearner = Unlearner(model, Method("ngdiff"), retain, forget, lr=LR, autolr=autolr)
+
+    def step(self, t, batch_r, batch_f) -> dict:
+        self.batch = (batch_r, batch_f)
+        return self.unlearner.step(t)
+
+
 def variants(model) -> dict:
     return {
         "GDiff (one backward)": GDiffOneBackward(copy.deepcopy(model)),
         "GDiff (accumulated)": GDiffAccumulated(copy.deepcopy(model)),
-        "NGDiff": Unlearner(copy.deepcopy(model), Method("ngdiff"), lr=LR),
-        "NGDiff+AutoLR(k=10)": Unlearner(
-            copy.deepcopy(model), Method("ngdiff"), lr=LR, autolr=AutoLR.plain(10)
-        ),
+        "NGDiff": EngineStep(copy.deepcopy(model)),
+        "NGDiff+AutoLR(k=10)": EngineStep(copy.deepcopy(model), AutoLR.plain(10)),
     }
 
 

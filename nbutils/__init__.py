@@ -1,56 +1,34 @@
-"""Helpers for the unlearning-as-multi-task-optimization notebooks.
+"""Helpers for the unlearning-as-multi-task-optimization notebooks (NGDiff, AutoLR, DualOptim).
 
-``import nbutils as nbu``; a notebook opens with ``nbu.setup(...)`` and saves figures
-with ``nbu.save_figure(...)``. Each submodule holds one stage of the data flow:
-data -> models -> unlearning (directions, autolr, npo, optim, unlearn, experiments)
--> metrics -> figures.
+``import nbutils as nbu``; a notebook opens with ``nbu.setup(...)`` and saves figures with
+``nbu.save_figure(...)``. The package reads in layers, each importing only those below it:
 
-The figure notebooks import their own module by name (``from nbutils import pareto``):
-geometry (Fig. 2, Lemma 4, Theorem 5), landscape (Fig. 3, GeN probes), pareto and
-comparison (Figs. 1 and 4, Tables 1 and 3), sensitivity (Figs. 5-7), momentum and
-alternating (DualOptim), vision and mia (Table 4), verbmem (MUSE-style verbatim
-memorization).
+- ``core``: what is measured and on what (benchmarks, models, batches, metrics, verbmem,
+  MIA, the digits), plus where things live (``core.paths``) and JSON I/O;
+- ``stats``: group statistics, intervals, bands, the rate rule and the success
+  thresholds (pure; imported by the engine's tuning and by the studies);
+- ``engine``: gradients, direction rules, AutoLR, optimizers (DualOptim's states too),
+  NPO, the one run loop (``engine.loop``), cached runs, grids and tuning;
+- ``claims``: claims as sidecars state them;
+- ``studies``: one module per notebook (its tables, claims and ``plot_*``), and the one
+  figure style (``studies.style``);
+- notebook plumbing: ``session``, ``params``, ``presets``, ``catalog``, ``figures``
+  (``save_figure``), ``cli`` (``python -m nbutils``).
 """
 
-from . import (
-    autolr,
-    batches,
-    catalog,
-    data,
-    directions,
-    experiments,
-    figures,
-    gradients,
-    metrics,
-    models,
-    npo,
-    optim,
-    paths,
-    presets,
-    runtime,
-    unlearn,
-)
+from . import catalog, claims, core, engine, presets, stats, studies
 from .figures import save_figure
 from .session import setup
 
 __version__ = "0.1.0"
 __all__ = [
-    "autolr",
-    "batches",
     "catalog",
-    "data",
-    "directions",
-    "experiments",
-    "figures",
-    "gradients",
-    "metrics",
-    "models",
-    "npo",
-    "optim",
-    "paths",
+    "claims",
+    "core",
+    "engine",
     "presets",
-    "runtime",
     "save_figure",
     "setup",
-    "unlearn",
+    "stats",
+    "studies",
 ]

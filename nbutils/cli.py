@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import catalog, paths
+from . import catalog
+from .core import paths
 from .params import validate
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 
 from . import catalog
-from .figures import set_style
+from .core.runtime import resolve_device, resolve_dtype, seed_everything
 from .params import validate
 from .presets import expand_scale
-from .runtime import resolve_device, resolve_dtype, seed_everything
+from .studies.style import set_style
 
 _ACTIVE: Session | None = None
 

@@ -8,7 +8,8 @@ os.environ["HF_HUB_OFFLINE"] = (
 
 import pytest  # noqa: E402
 
-from nbutils import data, models, presets  # noqa: E402
+from nbutils import presets  # noqa: E402
+from nbutils.core import data, models  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,3 +40,25 @@ def small_bench():
 def small_target(small_bench):
     """The smoke-size target (trained once per test session, about 3 s)."""
     return models.train_target(small_bench, settings=presets.SMOKE_TARGET, progress=False)
+
+
+@pytest.fixture
+def band_histories():
+    """Two labels, two seeds; ROUGE at steps 0 and 2 only, losses at steps 0-1."""
+    import pandas as pd
+
+    rows = []
+    for label, scale in (("a", 1.0), ("b", 2.0)):
+        for seed in (0, 1):
+            rows += [
+                {
+                    "label": label,
+                    "seed": seed,
+                    "step": 0,
+                    "loss_forget": scale * (1 + seed),
+                    "rouge_forget": 1.0,
+                },
+                {"label": label, "seed": seed, "step": 1, "loss_forget": scale * (2 + seed)},
+                {"label": label, "seed": seed, "step": 2, "rouge_forget": 0.5 * seed},
+            ]
+    return pd.DataFrame(rows)

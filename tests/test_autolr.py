@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nbutils.autolr import AutoLR, Parabola, fit_parabola, fit_three_point, probe
+from nbutils.engine.autolr import AutoLR, Parabola, fit_parabola, fit_three_point, probe
 
 
 def quadratic_problem(seed=0, n=6):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from nbutils import data
+from nbutils.core import data
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tofu"
 

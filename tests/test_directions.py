@@ -7,8 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbutils import directions as D
-from nbutils.gradients import dot, sq_norm
+from nbutils.engine import directions as D
+from nbutils.engine.gradients import dot, sq_norm
 
 # Eq. 7 is checked in float64 up to TOL * ||g|| * (a ||g_R|| + b ||g_F||): forming
 # d = a g_R - b g_F rounds by a few ulps of the summands (which nearly cancel for

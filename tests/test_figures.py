@@ -69,8 +69,3 @@ def test_no_temporary_files_are_left(fig, tmp_path):
     figures.save_figure(fig, "clean", data={}, out_dir=tmp_path)
     figures.save_figure(fig, "clean", data={}, out_dir=tmp_path)  # overwrite in place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.json", "clean.pdf", "clean.png"]
-
-
-def test_method_colours_are_stable():
-    assert figures.method_color("NGDiff") == figures.METHOD_COLORS["ngdiff"]
-    assert figures.method_color("GDiff(0.5)") == figures.METHOD_COLORS["gdiff"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from nbutils import batches, metrics
+from nbutils.core import batches, metrics
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_truth_ratio_favours_a_model_that_prefers_the_true_fact(small_bench, sma
 
 
 def test_truth_ratio_needs_perturbed_answers(small_target):
-    from nbutils.data import QA
+    from nbutils.core.data import QA
 
     with pytest.raises(ValueError, match="perturbed"):
         metrics.truth_ratio(small_target.model, small_target.tokenizer, [QA("a", "q?", "x.")])

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from nbutils import mia
+from nbutils.core import mia
 
 N_CLASSES = 10
 

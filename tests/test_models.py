@@ -6,7 +6,8 @@ import warnings
 import pytest
 import torch
 
-from nbutils import models, presets
+from nbutils import presets
+from nbutils.core import models
 
 
 def _same_weights(a, b) -> bool:

@@ -8,7 +8,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-from nbutils import catalog, cli, paths
+from nbutils import catalog, cli
+from nbutils.core import paths
 
 NOTEBOOKS = sorted(paths.notebooks_dir().glob("*.ipynb"))
 README = (paths.REPO_DIR / "README.md").read_text()

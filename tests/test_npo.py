@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from nbutils import npo
-from nbutils.batches import batches, encode_records
+from nbutils.core.batches import batches, encode_records
+from nbutils.engine import npo
 
 
 def test_npo_loss_by_hand():

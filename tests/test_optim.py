@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from nbutils import optim
+from nbutils.engine import optim
 
 
 def test_adam_update_equals_torch_adam():

@@ -11,8 +11,9 @@ import pytest
 import torch
 import yaml
 
-from nbutils import catalog, cli, models, presets, runtime, verbmem
-from nbutils.models import TargetSettings
+from nbutils import catalog, cli, presets
+from nbutils.core import models, runtime, verbmem
+from nbutils.core.models import TargetSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = dict(model="tiny", dataset="authors", dtype="float32")
@@ -124,7 +125,7 @@ def test_gradient_checkpointing_recomputes_layers_and_changes_no_number(
     forward runs again in the backward pass) and leave the history unchanged."""
     from transformers.models.gpt2 import modeling_gpt2
 
-    from nbutils import unlearn
+    from nbutils.engine import lm
 
     calls = []
     forward = modeling_gpt2.GPT2MLP.forward
@@ -136,7 +137,7 @@ def test_gradient_checkpointing_recomputes_layers_and_changes_no_number(
 
     def one_step(model):
         calls.clear()
-        run = unlearn.run(
+        run = lm.unlearn_lm(
             model,
             small_target.tokenizer,
             small_bench,

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbutils import pareto
+from nbutils.core import pareto
 
 # A staircase: (1, 3), (2, 2), (3, 1) plus two dominated points. With reference (0, 0)
 # the dominated region is three strips: 3 x 1 + 2 x 1 + 1 x 1 = 6.

@@ -1,4 +1,5 @@
-"""Loss landscape along a direction (NGDiff Eq. 6, Fig. 3) and GeN's finite differences."""
+"""Probing the loss along a direction (NGDiff Eq. 6, Fig. 3) and GeN's finite differences;
+notebook 03's summaries of the fits."""
 
 import copy
 import math
@@ -8,10 +9,11 @@ import pandas as pd
 import pytest
 import torch
 
-from nbutils import landscape as L
-from nbutils import unlearn
-from nbutils.batches import answer_loss, collate, encode_records
-from nbutils.gradients import trainable
+from nbutils.core.batches import answer_loss, collate, encode_records
+from nbutils.engine import lm
+from nbutils.engine import probes as L
+from nbutils.engine.gradients import trainable
+from nbutils.studies import loss_landscape
 
 
 class Quadratic(torch.nn.Module):
@@ -186,7 +188,7 @@ def test_curvature_summary_counts_by_hand():
             "curvature_forget": [3.0, 1.0, 1.0, 1.0],
         }
     )
-    out = L.curvature_summary(fits)
+    out = loss_landscape.curvature_summary(fits)
     assert out["median_r2_retain"] == pytest.approx(0.98)
     assert out["share_r2_ge_095_retain"] == 0.75
     assert out["share_positive_curvature_retain"] == 0.5
@@ -236,7 +238,7 @@ def test_hvp_works_through_gpt2_with_its_default_attention(small_target, small_b
     assert exact.slope == pytest.approx(grad_dot_v(), rel=1e-9)
 
 
-def test_walk_reproduces_the_engine_run_and_visits_every_step(small_target, small_bench):
+def test_a_visited_run_is_the_plain_run_and_visits_every_step(small_target, small_bench):
     seen = []
 
     def visit(ctx):
@@ -245,7 +247,7 @@ def test_walk_reproduces_the_engine_run_and_visits_every_step(small_target, smal
         L.loss_along(ctx.retain_loss(), ctx.params, d, [-0.1, 0.1])  # must leave theta as is
         return {"visited": True}
 
-    walked = L.walk(
+    walked = lm.unlearn_lm(
         small_target.model,
         small_target.tokenizer,
         small_bench,
@@ -255,8 +257,10 @@ def test_walk_reproduces_the_engine_run_and_visits_every_step(small_target, smal
         batch_size=8,
         seed=2,
         visit=visit,
-    )
-    run = unlearn.run(
+        evaluate=False,
+        progress=False,
+    ).history
+    run = lm.unlearn_lm(
         small_target.model,
         small_target.tokenizer,
         small_bench,

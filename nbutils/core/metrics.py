@@ -15,7 +15,16 @@ import numpy as np
 import torch
 from rouge_score import rouge_scorer
 
-from .batches import Encoded, batches, collate, encode_records, prompt_text, sequence_nll
+from .batches import (
+    Encoded,
+    batches,
+    collate,
+    encode,
+    encode_records,
+    prompt_text,
+    sequence_nll,
+    token_nll,
+)
 from .data import QA
 
 _SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
@@ -108,8 +117,6 @@ def mean_nll(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    from .batches import encode
-
     items = [encode(tokenizer, q, a, max_length) for q, a in zip(questions, answers)]
     values = [
         sequence_nll(model, b.to(device)).float().cpu()
@@ -125,8 +132,6 @@ def split_loss(model, tokenizer, records, *, max_length: int = 256, batch_size: 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    from .batches import token_nll
-
     total, count = 0.0, 0
     for b in batches(
         encode_records(tokenizer, records, max_length), batch_size, tokenizer.pad_token_id

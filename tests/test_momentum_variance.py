@@ -1,12 +1,17 @@
-"""Shared vs decoupled optimizer state (DualOptim slides, Eqs. 1, 4-6) and the simulator."""
+"""Shared vs decoupled optimizer state (DualOptim slides, Eqs. 1, 4-6) and the simulator of
+notebook 07."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from nbutils import momentum, optim
-from nbutils.momentum import DualOptimPlus, Quadratics, TaskStates
+from nbutils import stats
+from nbutils.engine import optim
+from nbutils.engine.alternator import Alternator
+from nbutils.engine.optim import DualOptimPlus, TaskStates
+from nbutils.studies import momentum_variance as momentum
+from nbutils.studies.momentum_variance import Quadratics
 
 # g_f and g_r at t = 1, 2, 3 (fixed numbers: no dependence on theta)
 GRADIENTS = {"forget": [1.0, 2.0, 4.0], "retain": [-1.0, -1.0, -2.0]}
@@ -16,17 +21,29 @@ def unroll(scheme, a=0.5, eta=1.0):
     """theta after each update of Eq. 1 with the fixed gradients above, theta_0 = 0."""
     theta = torch.zeros(1, dtype=torch.float64)
     states = momentum.momentum_states(scheme, [theta], a)
+    used = {"forget": 0, "retain": 0}
+
+    def gradient(task):
+        value = GRADIENTS[task][used[task]]
+        used[task] += 1
+        return [torch.tensor([value], dtype=torch.float64)], {}
+
+    alternator = Alternator([theta], states, gradient, lr_forget=eta, lr_retain=eta)
     seen = []
-    momentum.algorithm1(
-        [theta],
-        states,
-        lambda task, step: [torch.tensor([GRADIENTS[task][step // 2]], dtype=torch.float64)],
-        lr_forget=eta,
-        lr_retain=eta,
-        outer_steps=3,
-        after_step=lambda task, step: seen.append(theta.item()),
-    )
+    for t in range(6):
+        alternator.step(t)
+        seen.append(theta.item())
     return seen
+
+
+def test_the_schedule_is_the_official_codes():
+    """Step t is a forget step iff t mod (T_f + T_r) < T_f (CityU-MLO/DualOptim)."""
+    alternator = Alternator(
+        [], None, None, lr_forget=1, lr_retain=1, forget_steps=1, retain_steps=5
+    )
+    assert [alternator.task(t) for t in range(7)] == ["forget"] + ["retain"] * 5 + ["forget"]
+    with pytest.raises(ValueError, match="at least one step"):
+        Alternator([], None, None, lr_forget=1, lr_retain=1, forget_steps=0, retain_steps=0)
 
 
 def test_shared_momentum_by_hand():
@@ -50,7 +67,7 @@ def test_task_states_shared_and_bad_task():
     with pytest.raises(ValueError, match="task"):
         TaskStates.shared(sgd).update("both", [torch.ones(1)])
     with pytest.raises(ValueError, match="scheme"):
-        momentum.make("triple", [])
+        optim.make_states("triple", [])
 
 
 def feed(states, g_forget, g_retain, n):
@@ -118,11 +135,11 @@ def test_joint_update_decoupled_sgd_momentum_equals_shared_by_linearity():
     adam_shared = TaskStates.shared(optim.Adam([G]))
     for _ in range(5):
         d_r, d_f = [torch.randn(3, generator=gen, dtype=torch.float64) for _ in range(2)]
-        u = momentum.joint_update(shared, [d_r], [d_f])[0].clone()
-        torch.testing.assert_close(momentum.joint_update(decoupled, [d_r], [d_f])[0], u)
+        u = optim.joint_update(shared, [d_r], [d_f])[0].clone()
+        torch.testing.assert_close(optim.joint_update(decoupled, [d_r], [d_f])[0], u)
         # Adam's state is not linear: decoupled states give another step
-        u_adam = momentum.joint_update(adam_shared, [d_r], [d_f])[0]
-        assert not torch.allclose(momentum.joint_update(adam, [d_r], [d_f])[0], u_adam)
+        u_adam = optim.joint_update(adam_shared, [d_r], [d_f])[0]
+        assert not torch.allclose(optim.joint_update(adam, [d_r], [d_f])[0], u_adam)
 
 
 # ------------------------------------------------------------------------ simulator
@@ -155,7 +172,7 @@ def test_simulated_variance_without_momentum_matches_the_closed_form():
         PROBLEM, "decoupled", momentum=0.0, lr=0.3, steps=12, replicas=replicas, seed=0
     )
     expected = np.array(closed_form(PROBLEM, 0.3, 12)["retain"])
-    low, high = momentum.variance_interval(sim.var_retain, replicas, confidence=0.999)
+    low, high = stats.variance_interval(sim.var_retain, replicas, confidence=0.999)
     assert ((low <= expected) & (expected <= high)).all()
     np.testing.assert_allclose(sim.var_retain, expected, rtol=0.05)
     # the mean follows the noiseless recurrence
@@ -174,7 +191,7 @@ def test_simulated_variance_with_momentum_and_correlated_noise_matches_exact(sch
     sim = momentum.simulate(problem, scheme, replicas=replicas, seed=1, **options)
     exact = momentum.exact_variance(problem, scheme, **options)
     for which in ("var_forget", "var_retain"):
-        low, high = momentum.variance_interval(sim[which], replicas, confidence=0.999)
+        low, high = stats.variance_interval(sim[which], replicas, confidence=0.999)
         assert ((low <= exact[which]) & (exact[which] <= high)).mean() >= 0.9
         np.testing.assert_allclose(sim[which], exact[which], rtol=0.06)
 
@@ -188,7 +205,7 @@ def test_noise_is_stationary_with_the_requested_correlations():
     )
     draws = []
     for _ in range(3):
-        draws.append((oracle("forget", 0)[0].clone(), oracle("retain", 0)[0].clone()))
+        draws.append((oracle("forget")[0][0].clone(), oracle("retain")[0][0].clone()))
     (f0, r0), (f1, _), _ = draws
     corr = lambda x, y: np.corrcoef(x.numpy(), y.numpy())[0, 1]  # noqa: E731
     assert f1.var().item() == pytest.approx(1.0, abs=0.02)
@@ -224,9 +241,9 @@ def test_ratio_does_not_depend_on_sigma_for_quadratics():
 
 
 def test_interval_formulas():
-    low, high = momentum.variance_interval(1.0, 1001)
+    low, high = stats.variance_interval(1.0, 1001)
     assert low < 1 < high and high - low == pytest.approx(2 * 1.96 * (2 / 1000) ** 0.5, rel=0.05)
-    low, high = momentum.ratio_interval(1.0, 1001)
+    low, high = stats.ratio_interval(1.0, 1001)
     assert low == pytest.approx(1 / high, rel=1e-9)
 
 

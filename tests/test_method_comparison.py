@@ -12,7 +12,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from nbutils import comparison  # noqa: E402
+from nbutils.studies import method_comparison as comparison  # noqa: E402
+from nbutils.studies import pareto_sweep, style  # noqa: E402
 
 REFERENCE = {"rouge_forget": 1.0, "rouge_retain": 0.8, "truth_ratio_retain": 0.4}
 
@@ -152,7 +153,7 @@ def sweep_and_methods():
 
 
 def test_frontier_scores_by_hand():
-    scores = comparison.frontier_scores(
+    scores = pareto_sweep.frontier_scores(
         sweep_and_methods(), ["GDiff-1", "GDiff-0.5", "GDiff-0"], ["NGDiff", "LossNorm"]
     )
     ng = scores.set_index("label").loc["NGDiff"]
@@ -163,7 +164,7 @@ def test_frontier_scores_by_hand():
     ln = scores.set_index("label").loc["LossNorm"]
     assert ln["added_hv"] == 0.0 and ln["dominated_rouge"]
     assert ln["dominated_loss"]  # GDiff-0.5: L_F 2.0 > 1.0 and L_R 1.0 < 1.5
-    summary = comparison.score_summary(scores)
+    summary = pareto_sweep.score_summary(scores)
     assert summary.loc["NGDiff", "dominated_rouge_seeds"] == 0
     assert summary.loc["LossNorm", "dominated_rouge_seeds"] == 1
     assert summary.loc["NGDiff", "added_hv_std"] == 0.0
@@ -171,7 +172,7 @@ def test_frontier_scores_by_hand():
 
 def test_mean_points_and_curve_band():
     frame = finals([("A", 0, 0.2, 0.6, 0.3, 1.0, 2.0), ("A", 1, 0.4, 0.8, 0.3, 3.0, 4.0)])
-    points = comparison.mean_points(frame)
+    points = pareto_sweep.mean_points(frame)
     assert points.loc["A", "rouge_forget"] == pytest.approx(0.3)
     assert points.loc["A", "split_loss_retain_std"] == pytest.approx(math.sqrt(2))
     hist = pd.DataFrame(
@@ -187,19 +188,20 @@ def test_mean_points_and_curve_band():
 
 
 def test_colors_follow_the_collection():
-    from nbutils.figures import gdiff_color, method_color
-
-    assert comparison.color("GDiff-0.3") == gdiff_color(0.3)
-    assert comparison.color("NGDiff+AutoLR") == method_color("ngdiff+autolr")
-    assert comparison.color("IMTL-G") == method_color("imtlg")
+    assert style.color("GDiff-0.3") == style.gdiff_color(0.3)
+    assert style.color("GDiff-0.3+AutoLR") == style.gdiff_color(0.3)
+    assert style.color("NGDiff+AutoLR") == style.COLORS["NGDiff+AutoLR"]
+    assert style.color("NGDiff (Adam)") == style.color("NGDiff @ 0.1") == style.COLORS["NGDiff"]
+    assert style.color("LossNorm+AutoLR") == style.COLORS["LossNorm"]
+    assert style.color("something else") == style.OTHER
 
 
 def test_plot_helpers_draw_without_error():
     frame = sweep_and_methods()
-    points = comparison.mean_points(frame)
+    points = pareto_sweep.mean_points(frame)
     sweep = points.loc[["GDiff-1", "GDiff-0.5", "GDiff-0"]]
     fig, axes = plt.subplots(1, 2)
-    comparison.plot_pareto(
+    pareto_sweep.plot_pareto(
         axes, sweep, [1.0, 0.5, 0.0], points.loc[["NGDiff", "LossNorm"]], 7.6, ["NGDiff"]
     )
     assert axes[0].get_xscale() == "log"
@@ -217,16 +219,35 @@ def test_labels_whose_every_run_diverged_have_no_point():
         np.nan,
         12,
     ]
-    points = comparison.mean_points(frame)
-    assert "GDiff-0" not in comparison.finished_points(points).index
+    points = pareto_sweep.mean_points(frame)
+    assert "GDiff-0" not in pareto_sweep.finished_points(points).index
     sweep = ["GDiff-1", "GDiff-0.5", "GDiff-0"]
-    assert comparison.dominated_on_means(points, sweep, "LossNorm")  # under (0.6, 0.6)
-    assert not comparison.dominated_on_means(points, sweep, "NGDiff")
-    assert not comparison.dominated_on_means(points, sweep, "GDiff-0")
+    assert pareto_sweep.dominated_on_means(points, sweep, "LossNorm")  # under (0.6, 0.6)
+    assert not pareto_sweep.dominated_on_means(points, sweep, "NGDiff")
+    assert not pareto_sweep.dominated_on_means(points, sweep, "GDiff-0")
     fig, axes = plt.subplots(1, 2)
-    comparison.plot_pareto(
+    pareto_sweep.plot_pareto(
         axes, points.loc[sweep], [1.0, 0.5, 0.0], points.loc[["NGDiff", "LossNorm"]], 7.6, []
     )
     notes = [t.get_text() for t in axes[1].texts]
     assert notes == ["no point (every run diverged): GDiff c = 0"]
     plt.close(fig)
+
+
+def test_paper_checks_use_the_common_thresholds():
+    frame = finals(
+        [
+            ("NGDiff+AutoLR", 0, 0.05, 0.76, 0.4, 5.0, 0.1),  # forgets, keeps 0.95
+            ("NGDiff+AutoLR", 1, 0.05, 0.70, 0.4, 5.0, 0.1),  # keeps only 0.875 < 0.9
+            ("GDiff-0.1", 0, 0.0, 0.5, 0.4, 9.0, 3.0),  # 0.625: lost
+            ("GDiff-0.5", 0, 0.0, 0.6, 0.4, 9.0, 3.0),  # 0.75: not lost
+            ("NPO", 0, 0.0, 0.0, 0.4, 9.0, 3.0),
+            ("GDiff-0.9", 0, 0.1, 0.8, 0.4, 1.0, 0.1),  # 0.1 is not below 0.1
+        ]
+    )
+    checks = comparison.paper_checks(frame, REFERENCE).set_index("method")
+    assert checks.loc["NGDiff+AutoLR", "runs_supporting"] == "1/2"
+    assert not checks.loc["NGDiff+AutoLR", "holds"]
+    assert checks.loc["GDiff-0.1", "holds"] and not checks.loc["GDiff-0.5", "holds"]
+    assert checks.loc["NPO", "holds"] and checks.loc["GDiff-0.9", "holds"]
+    assert "0.9 x No-unlearn" in checks.loc["NGDiff+AutoLR", "claim"]

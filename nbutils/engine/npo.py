@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .batches import Batch, Encoded, batches, token_nll
+from ..core.batches import Batch, Encoded, batches, token_nll
 
 
 def answer_log_likelihood(model, batch: Batch) -> torch.Tensor:

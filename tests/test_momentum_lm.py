@@ -1,16 +1,18 @@
-"""Algorithm 1 of the DualOptim slides on the tiny language model."""
+"""Algorithm 1 of the DualOptim slides on the tiny language model (notebook 07, part 2)."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from nbutils import alternating, experiments, unlearn
+import nbutils
+from nbutils.engine import lm
+from nbutils.engine import runs as R
+from nbutils.studies import momentum_variance as M
 
 SMALL = dict(batch_size=8, eval_retain=10, max_new_tokens=8)
 
 
 def test_alternating_run_follows_the_schedule(small_bench, small_target):
-    r = alternating.run(
+    r = M.lm_run(
         small_target,
         small_bench,
         "dualoptim+",
@@ -22,14 +24,15 @@ def test_alternating_run_follows_the_schedule(small_bench, small_target):
         **SMALL,
     )
     # budget 7 with T_f + T_r = 3: two outer loops, 6 gradient evaluations
-    assert list(r.steps.task) == ["forget", "forget", "retain"] * 2
-    assert list(r.steps.budget) == list(range(1, 7))
-    assert list(r.evaluations.budget) == [3, 6]
+    steps = M.steps_table([r])
+    assert list(steps.task) == ["forget", "forget", "retain"] * 2
+    assert list(steps.budget) == list(range(1, 7))
+    assert list(M.evaluations([r]).budget) == [0, 3, 6]
     assert r.diverged_at is None and set(r.final) >= {"rouge_forget", "rouge_retain"}
 
 
 def test_same_seed_same_run_and_another_seed_another(small_bench, small_target):
-    go = lambda seed: alternating.run(
+    go = lambda seed: M.lm_run(
         small_target,
         small_bench,
         "alternate",
@@ -40,12 +43,12 @@ def test_same_seed_same_run_and_another_seed_another(small_bench, small_target):
         **SMALL,
     )
     a, b, c = go(0), go(0), go(1)
-    pd.testing.assert_frame_equal(a.steps, b.steps, check_exact=True)
-    assert not a.steps.loss.equals(c.steps.loss)
+    pd.testing.assert_frame_equal(a.history, b.history, check_exact=True)
+    assert not a.history.loss.equals(c.history.loss)
 
 
 def test_forget_steps_ascend_the_forget_loss(small_bench, small_target):
-    r = alternating.run(
+    r = M.lm_run(
         small_target,
         small_bench,
         "alternate",
@@ -56,15 +59,16 @@ def test_forget_steps_ascend_the_forget_loss(small_bench, small_target):
         eval_every=None,
         **SMALL,
     )
-    assert set(r.steps.task) == {"forget"}
-    assert r.steps.loss.iloc[-1] > 2 * r.steps.loss.iloc[0]
+    steps = M.steps_table([r])
+    assert set(steps.task) == {"forget"}
+    assert steps.loss.iloc[-1] > 2 * steps.loss.iloc[0]
 
 
 @pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 1e-3)])
 def test_joint_run_with_shared_state_is_the_engines_ngdiff(
     small_bench, small_target, optimizer, lr
 ):
-    ours = alternating.run(
+    ours = M.lm_run(
         small_target,
         small_bench,
         "alternate",
@@ -76,7 +80,7 @@ def test_joint_run_with_shared_state_is_the_engines_ngdiff(
         seed=2,
         **SMALL,
     )
-    engine = unlearn.run(
+    engine = lm.unlearn_lm(
         small_target.model,
         small_target.tokenizer,
         small_bench,
@@ -91,17 +95,12 @@ def test_joint_run_with_shared_state_is_the_engines_ngdiff(
         eval_retain=10,
         max_new_tokens=8,
     ).history
-    retain = ours.steps[ours.steps.task == "retain"]
-    np.testing.assert_allclose(retain.loss, engine.loss_retain.iloc[:-1], rtol=1e-5)
-    np.testing.assert_allclose(retain.grad_norm, engine.grad_norm_retain.iloc[:-1], rtol=1e-4)
-    long = alternating.evaluations([ours])
-    np.testing.assert_allclose(
-        long.split_loss_retain, engine.split_loss_retain.dropna().iloc[1:], rtol=1e-4
-    )
+    pd.testing.assert_frame_equal(ours.history, engine, check_exact=True)
+    assert M.evaluations([ours]).budget.tolist() == [0, 4, 8]
 
 
 def test_joint_run_with_decoupled_adam_differs(small_bench, small_target):
-    go = lambda scheme: alternating.run(
+    go = lambda scheme: M.lm_run(
         small_target,
         small_bench,
         scheme,
@@ -112,12 +111,13 @@ def test_joint_run_with_decoupled_adam_differs(small_bench, small_target):
         **SMALL,
     )
     shared, decoupled = go("alternate"), go("dualoptim")
-    assert shared.steps.loss.iloc[:2].tolist() == decoupled.steps.loss.iloc[:2].tolist()
+    first = ["loss_retain", "loss_forget"]
+    assert shared.history[first].iloc[0].tolist() == decoupled.history[first].iloc[0].tolist()
     assert shared.final["split_loss_retain"] != decoupled.final["split_loss_retain"]
 
 
 def test_a_non_finite_loss_stops_the_run(small_bench, small_target):
-    r = alternating.run(
+    r = M.lm_run(
         small_target,
         small_bench,
         "alternate",
@@ -132,22 +132,20 @@ def test_a_non_finite_loss_stops_the_run(small_bench, small_target):
 
 
 def test_evaluations_and_finals_tables(small_bench, small_target):
-    ours = alternating.run(
+    ours = M.lm_run(
         small_target, small_bench, "dualoptim", lr=1e-3, budget=4, eval_every=2, label="DO", **SMALL
     )
-    config = experiments.Config("NGDiff", "NGDiff", 0.1)
-    protocol = experiments.Protocol(
-        steps=2, batch_size=8, eval_every=1, eval_retain=10, max_new_tokens=8
-    )
-    engine = experiments.run(small_target, small_bench, config, protocol, seed=0, cache=False)
+    config = R.Config("NGDiff", "NGDiff", 0.1)
+    protocol = R.Protocol(steps=2, batch_size=8, eval_every=1, eval_retain=10, max_new_tokens=8)
+    engine = R.run_config(small_target, small_bench, config, protocol, seed=0, cache=False)
     start = {"rouge_forget": 1.0, "rouge_retain": 1.0}
-    long = alternating.evaluations([ours, engine], start=start)
+    long = M.evaluations([ours, engine], start=start)
     assert long.groupby("label").budget.apply(list).to_dict() == {
         "DO": [0, 2, 4],
         "NGDiff": [0, 2, 4],
     }
     assert (long[long.budget == 0].rouge_forget == 1.0).all()
-    table = alternating.finals([ours, engine])
+    table = R.finals_table([ours, engine])
     assert list(table.label) == ["DO", "NGDiff"] and table.rouge_retain.notna().all()
 
 
@@ -160,7 +158,7 @@ def test_std_verdict_compares_each_scheme_with_alternate():
             "diverged_at": [None] * 6,
         }
     )
-    summary = experiments.summarize(finals, ["rouge_forget", "rouge_retain"])
-    text = alternating.std_verdict(summary, n_seeds=2)
+    summary = nbutils.stats.group_stats(finals, "label", M.FINAL_METRICS).set_index("label")
+    text = M.std_verdict(summary, n_seeds=2)
     assert "DualOptim reduces" in text and "DualOptim+ does not reduce" in text
     assert "Alternate 0.283" in text  # std of (0.5, 0.9), ddof = 1

@@ -1,192 +1,38 @@
-"""Optimizer state for alternating forget/retain updates (DualOptim slides), and the theory.
+"""Notebook 07: shared vs decoupled optimizer state in alternating unlearning (DualOptim).
 
-A *task-state* object maps a task's direction to an update direction,
-``update(task, d) -> u`` with ``task`` in ``("forget", "retain")``; the caller applies
-theta <- theta - lr u (as ``optim.SGD``/``optim.Adam`` do for one task). Three schemes:
+Part 1, the slides' theorem on noisy quadratics (Recipe 2, Eq. 1): many independent
+replicas of a scalar theta run the slides' Algorithm 1 (``engine.alternator``) with one
+heavy-ball buffer for both tasks (shared) or one per task (decoupled); ``compare`` gives
+the variance of theta over replicas with exact chi-square / F intervals and the exact
+value from the covariance recursion (``exact_variance``); ``grid`` repeats it over
+settings.
 
-- **Alternate**: one optimizer, one state, fed by both tasks in turn
-  (``TaskStates.shared(opt)``). With ``optim.SGD(momentum=a)`` this is the slides'
-  shared momentum of Eq. 1: m <- a m + g_f, then m <- a m + g_r.
-- **DualOptim**: each task its own optimizer and state (``TaskStates(opt_f, opt_r)``;
-  Algorithm 1, l. 2: Optim_f = Adam(eta_f), Optim_r = the pretraining optimizer). With two
-  ``optim.SGD(momentum=a)`` this is Eq. 1's decoupled momentum.
-- **DualOptim+** (``DualOptimPlus``): a shared base state B (factor a1, Eq. 4) updated by
-  every gradient and a residual state Delta per task (factor a2, Eq. 5) updated by that
-  task's (g - B) right after B (Eq. 6).
-
-How DualOptim+ forms its step (the slides do not say; our choice): the first moment of
-the active task is m_task = B + Delta_task, the SVRG analogy of the slides (shared mean
-+ the task's residual). With constant gradients its steady state is m_task = g_task
-whatever the relation of g_f and g_r, and the states split as the slides say: for
-g_f = g_r, B -> g and Delta -> 0, so the step is the shared state alone (Alternate);
-for g_f = -g_r, B oscillates with amplitude (1 - a1)/(1 + a1) |g| (about 0 for a1 near
-1) and Delta_task -> g_task - B, so the step is the task's own state (DualOptim). The
-bias correction divides by the same recurrences run on a constant 1 (for Adam this
-gives Adam's 1 - beta1^t): a constant gradient is returned unbiased from the first step.
-With ``adaptive=True`` (default, the Adam form used on language models) each task's
-gradient is first divided by the root of its own second moment (beta2, bias-corrected by
-the task's own step count): Recipe 1's per-task adaptive rate, as DualOptim's two Adams
-have; B and Delta are then kept on these preconditioned gradients. Keeping them on raw
-gradients with per-task second moments mixes scales: a large forget gradient in B,
-divided by the small retain second moment, blew the tiny LM up within 32 updates
-(lr 1e-3, measured). A second moment split into base + residual could turn negative.
+Part 2, Algorithm 1 on the language model (``engine.lm.alternate_lm``): Alternate,
+DualOptim and DualOptim+ (``engine.optim.make_states``), Recipe 1's gradient norms and
+the spread of the final metrics over seeds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-from . import optim
-from .gradients import Grads, add_
+from .. import stats
+from ..engine import lm
+from ..engine.alternator import Alternator
+from ..engine.gradients import Grads
+from ..engine.loop import Run, run_loop
+from ..engine.optim import SGD, TASKS, TaskStates, check_task, make_states
+from ..engine.runs import Tuning, finals_table, tune_rate
+from ..stats import ratio_interval, variance_interval
+from .style import color
 
-TASKS = ("forget", "retain")
-
-
-def _check(task: str) -> str:
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    return task
-
-
-class TaskStates:
-    """One optimizer per task (DualOptim, decoupled momentum), or the same one for both
-    (``TaskStates.shared``: Alternate, shared momentum)."""
-
-    def __init__(self, forget, retain):
-        self.states = {"forget": forget, "retain": retain}
-
-    @classmethod
-    def shared(cls, optimizer) -> TaskStates:
-        return cls(optimizer, optimizer)
-
-    @property
-    def is_shared(self) -> bool:
-        return self.states["forget"] is self.states["retain"]
-
-    def update(self, task: str, d: Grads) -> Grads:
-        """The active task's update direction; advances that task's state once."""
-        return self.states[_check(task)].update(d)
-
-
-class DualOptimPlus:
-    """DualOptim+ (slides, Eqs. 4-6) with the step m_task = B + Delta_task (module doc)."""
-
-    def __init__(
-        self,
-        params,
-        base_momentum: float = 0.9,
-        residual_momentum: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        adaptive: bool = True,
-    ):
-        for name, value in (
-            ("base_momentum", base_momentum),
-            ("residual_momentum", residual_momentum),
-        ):
-            if not 0 <= value < 1:
-                raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
-        self.a1, self.a2 = base_momentum, residual_momentum
-        self.beta2, self.eps, self.adaptive = beta2, eps, adaptive
-        self.base = [torch.zeros_like(p) for p in params]
-        self.residual = {t: [torch.zeros_like(p) for p in params] for t in TASKS}
-        self.v = {t: [torch.zeros_like(p) for p in params] for t in TASKS} if adaptive else None
-        self.count = dict.fromkeys(TASKS, 0)
-        # the same recurrences run on a constant 1: the bias correction
-        self.ones_base, self.ones_residual = 0.0, dict.fromkeys(TASKS, 0.0)
-
-    def update(self, task: str, d: Grads) -> Grads:
-        residual, a1, a2 = self.residual[_check(task)], self.a1, self.a2
-        self.count[task] += 1
-        if self.adaptive:  # precondition by the task's own second moment
-            v = self.v[task]
-            torch._foreach_mul_(v, self.beta2)
-            torch._foreach_addcmul_(v, d, d, value=1 - self.beta2)
-            scale = torch._foreach_sqrt(v)
-            torch._foreach_div_(scale, (1 - self.beta2 ** self.count[task]) ** 0.5)
-            torch._foreach_add_(scale, self.eps)
-            d = torch._foreach_div(d, scale)
-        torch._foreach_mul_(self.base, a1)  # Eq. 6: B <- a1 B + (1 - a1) g
-        torch._foreach_add_(self.base, d, alpha=1 - a1)
-        torch._foreach_mul_(residual, a2)  # Delta <- a2 Delta + (1 - a2)(g - B)
-        torch._foreach_add_(residual, d, alpha=1 - a2)
-        torch._foreach_add_(residual, self.base, alpha=-(1 - a2))
-        self.ones_base = a1 * self.ones_base + (1 - a1)
-        self.ones_residual[task] = a2 * self.ones_residual[task] + (1 - a2) * (1 - self.ones_base)
-        u = torch._foreach_add(self.base, residual)
-        torch._foreach_div_(u, self.ones_base + self.ones_residual[task])
-        return u
-
-
-SCHEMES = ("alternate", "dualoptim", "dualoptim+")
-LABELS = {"alternate": "Alternate", "dualoptim": "DualOptim", "dualoptim+": "DualOptim+"}
-
-
-def make(scheme: str, params, optimizer: str = "adam"):
-    """The task states of a scheme of Algorithm 1. ``optimizer`` is the pretraining
-    optimizer ("adam" for the tiny target, fine-tuned with AdamW without weight decay):
-    Alternate uses it for both tasks; DualOptim uses Adam for forget steps and it for
-    retain steps; DualOptim+ is Adam-like (a1 = a2 = beta1 = 0.9, beta2 = 0.999)."""
-    params = list(params)
-    if scheme == "alternate":
-        return TaskStates.shared(optim.make(optimizer, params))
-    if scheme == "dualoptim":
-        return TaskStates(optim.Adam(params), optim.make(optimizer, params))
-    if scheme == "dualoptim+":
-        return DualOptimPlus(params)
-    raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-
-
-def joint_update(states, d_retain: Grads, d_forget: Grads) -> Grads:
-    """One joint step from both tasks' directions: shared states take their sum (one
-    state advance, as ``unlearn`` does), decoupled ones each their own, and the two
-    update directions add. For SGD momentum the two agree (linearity); for Adam they
-    do not."""
-    if getattr(states, "is_shared", False):
-        return states.update("retain", torch._foreach_add(d_retain, d_forget))
-    u = states.update("retain", d_retain)
-    u = torch._foreach_add(u, states.update("forget", d_forget))  # a copy: buffers move on
-    return u
-
-
-# --------------------------------------------------------------------------- Algorithm 1
-
-
-def algorithm1(
-    params,
-    states,
-    gradient,
-    *,
-    lr_forget: float,
-    lr_retain: float,
-    outer_steps: int,
-    forget_steps: int = 1,
-    retain_steps: int = 1,
-    after_step=None,
-) -> int:
-    """The slides' Algorithm 1 (l. 3-14): T_o times, T_f forget steps then T_r retain
-    steps, each theta <- theta - eta_task * states.update(task, g).
-
-    ``gradient(task, step)`` returns the task's (stochastic) gradient at the current
-    parameters (a list of tensors like ``params``); ``after_step(task, step)`` runs after
-    each update (``step`` counts updates, from 1); returning True stops the loop.
-    Returns the number of updates done."""
-    step = 0
-    for _ in range(outer_steps):
-        for task, inner, lr in (
-            ("forget", forget_steps, lr_forget),
-            ("retain", retain_steps, lr_retain),
-        ):
-            for _ in range(inner):
-                add_(params, states.update(task, gradient(task, step)), -lr)
-                step += 1
-                if after_step is not None and after_step(task, step):
-                    return step
-    return step
+ADAM_LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3)  # Adam rates tried when tuning (held-out seed)
+SMOKE_ADAM_LR_GRID = (1e-3,)
 
 
 # --------------------------------------------------------------------------- the theorem
@@ -219,15 +65,16 @@ class Quadratics:
             raise ValueError(f"need 0 <= tau < 1, -1 <= rho <= 1, noise >= 0: {self}")
 
     def curvature(self, task: str) -> float:
-        return self.curvature_forget if _check(task) == "forget" else self.curvature_retain
+        return self.curvature_forget if check_task(task) == "forget" else self.curvature_retain
 
     def minimum(self, task: str) -> float:
-        return self.minimum_forget if _check(task) == "forget" else self.minimum_retain
+        return self.minimum_forget if check_task(task) == "forget" else self.minimum_retain
 
 
 class _NoisyGradients:
-    """Gradient oracle of ``Quadratics`` for ``algorithm1`` with T_f = T_r = 1: each forget
-    call opens a new outer step t and draws both tasks' noise for it."""
+    """Gradient oracle of ``Quadratics`` for ``engine.alternator.Alternator`` with
+    T_f = T_r = 1: each forget call opens a new outer step t and draws both tasks' noise
+    for it. Both tasks descend their own quadratic."""
 
     def __init__(self, problem: Quadratics, theta: torch.Tensor, generator: torch.Generator):
         self.problem, self.theta, self.generator = problem, theta, generator
@@ -238,7 +85,7 @@ class _NoisyGradients:
         rho = self.problem.rho
         return {"forget": z[0], "retain": rho * z[0] + (1 - rho**2) ** 0.5 * z[1]}
 
-    def __call__(self, task: str, step: int) -> Grads:
+    def __call__(self, task: str) -> tuple[Grads, dict]:
         p = self.problem
         if task == "forget":
             xi = self._draw()
@@ -249,7 +96,7 @@ class _NoisyGradients:
                     k: p.tau * self.noise[k] + (1 - p.tau**2) ** 0.5 * xi[k] for k in TASKS
                 }
         exact = p.curvature(task) * (self.theta - p.minimum(task))
-        return [exact + p.noise * self.noise[task]]
+        return [exact + p.noise * self.noise[task]], {}
 
 
 MOMENTUM_SCHEMES = ("shared", "decoupled")
@@ -259,9 +106,9 @@ def momentum_states(scheme: str, params, momentum: float) -> TaskStates:
     """Eq. 1: one heavy-ball buffer for both tasks ("shared") or one per task
     ("decoupled"), m <- a m + g, theta <- theta - eta m."""
     if scheme == "shared":
-        return TaskStates.shared(optim.SGD(params, momentum))
+        return TaskStates.shared(SGD(params, momentum))
     if scheme == "decoupled":
-        return TaskStates(optim.SGD(params, momentum), optim.SGD(params, momentum))
+        return TaskStates(SGD(params, momentum), SGD(params, momentum))
     raise ValueError(f"scheme must be one of {MOMENTUM_SCHEMES}, got {scheme!r}")
 
 
@@ -283,25 +130,25 @@ def simulate(
     if replicas < 2 or steps < 1:
         raise ValueError(f"need replicas >= 2 and steps >= 1, got {replicas}, {steps}")
     theta = torch.full((replicas,), float(problem.start), dtype=torch.float64)
-    generator = torch.Generator().manual_seed(seed)
-    rows: dict[str, list[float]] = {"var_forget": [], "var_retain": [], "mean_retain": []}
+    oracle = _NoisyGradients(problem, theta, torch.Generator().manual_seed(seed))
+    states = momentum_states(scheme, [theta], momentum)
+    alternator = Alternator([theta], states, oracle, lr_forget=lr, lr_retain=lr)
 
-    def record(task: str, step: int) -> None:
-        rows[f"var_{task}"].append(theta.var().item())
-        if task == "retain":
-            rows["mean_retain"].append(theta.mean().item())
+    def step(t: int) -> dict:
+        row = alternator.step(t)
+        return {"task": row["task"], "var": theta.var().item(), "mean": theta.mean().item()}
 
     with torch.no_grad():
-        algorithm1(
-            [theta],
-            momentum_states(scheme, [theta], momentum),
-            _NoisyGradients(problem, theta, generator),
-            lr_forget=lr,
-            lr_retain=lr,
-            outer_steps=steps,
-            after_step=record,
-        )
-    return pd.DataFrame({"t": range(1, steps + 1), **rows})
+        run = run_loop(step, 2 * steps, label=f"{scheme} momentum", seed=seed)
+    by_task = {task: part.reset_index(drop=True) for task, part in run.history.groupby("task")}
+    return pd.DataFrame(
+        {
+            "t": range(1, steps + 1),
+            "var_forget": by_task["forget"]["var"],
+            "var_retain": by_task["retain"]["var"],
+            "mean_retain": by_task["retain"]["mean"],
+        }
+    )
 
 
 THETA, M_F, M_R, E_F, E_R = range(5)  # the state of Eq. 1 on ``Quadratics``
@@ -354,26 +201,6 @@ def exact_variance(
             cov = maps[task] @ cov @ maps[task].T
             rows[f"var_{task}"].append(cov[THETA, THETA])
     return pd.DataFrame({"t": range(1, steps + 1), **rows})
-
-
-def variance_interval(var, replicas: int, confidence: float = 0.95):
-    """Chi-square interval for a variance over ``replicas`` Gaussian values (exact here:
-    theta is Gaussian)."""
-    from scipy import stats
-
-    dof, tail = replicas - 1, (1 - confidence) / 2
-    var = np.asarray(var, dtype=float)
-    return var * dof / stats.chi2.ppf(1 - tail, dof), var * dof / stats.chi2.ppf(tail, dof)
-
-
-def ratio_interval(ratio, replicas: int, confidence: float = 0.95):
-    """F interval for a ratio of two variances, each over ``replicas`` independent
-    Gaussian values (the two schemes use independent noise)."""
-    from scipy import stats
-
-    dof, tail = replicas - 1, (1 - confidence) / 2
-    ratio = np.asarray(ratio, dtype=float)
-    return ratio / stats.f.ppf(1 - tail, dof, dof), ratio / stats.f.ppf(tail, dof, dof)
 
 
 def compare(
@@ -523,35 +350,243 @@ def theorem_verdict(variance: dict, grid_counts: dict) -> str:
     )
 
 
-# --------------------------------------------------------------------------- figures
+# --------------------------------------------------------------------------- the language model
 
-SCHEME_COLORS = {"shared": "#404040", "decoupled": "#0173b2"}
+
+def lm_run(
+    target,
+    bench,
+    scheme: str,
+    *,
+    lr: float,
+    optimizer: str = "adam",
+    joint: bool = False,
+    budget: int = 80,
+    forget_steps: int = 1,
+    retain_steps: int = 1,
+    batch_size: int = 16,
+    eval_every: int | None = 20,
+    eval_retain: int | None = 100,
+    max_new_tokens: int = 32,
+    seed: int = 0,
+    label: str | None = None,
+) -> Run:
+    """One run of ``budget`` gradient evaluations on a copy of ``target`` (a
+    ``core.models.Target``), evaluated every ``eval_every`` of them (``None``: after the
+    last only). Alternating (``engine.lm.alternate_lm``): T_f forget steps then T_r
+    retain steps, one gradient each, eta_f = eta_r = ``lr``, the scheme's optimizer
+    states. Joint (``joint=True``, ours, beyond both sources): NGDiff steps of two
+    gradients each (``engine.lm.unlearn_lm``) whose normalized task gradients feed the
+    scheme's states: with shared states this is the engine's NGDiff, with decoupled
+    states each normalized gradient has its own optimizer state."""
+    per_update = 2 if joint else forget_steps + retain_steps
+    if budget < per_update or lr <= 0:
+        raise ValueError(f"need budget >= {per_update} and lr > 0, got {budget}, {lr}")
+    budget -= budget % per_update
+    common = dict(
+        batch_size=batch_size,
+        eval_retain=eval_retain,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        label=label or scheme,
+    )
+    if joint:
+        return lm.unlearn_lm(
+            target.model,
+            target.tokenizer,
+            bench,
+            "NGDiff",
+            steps=budget // 2,
+            lr=lr,
+            optimizer=lambda params: make_states(scheme, params, optimizer),
+            eval_every=eval_every // 2 if eval_every else None,
+            progress=False,
+            **common,
+        )
+    return lm.alternate_lm(
+        target.model,
+        target.tokenizer,
+        bench,
+        scheme,
+        lr_forget=lr,
+        lr_retain=lr,
+        optimizer=optimizer,
+        steps=budget,
+        forget_steps=forget_steps,
+        retain_steps=retain_steps,
+        eval_every=eval_every,
+        **common,
+    )
+
+
+def tune(target, bench, scheme: str, grid, seed: int, **options) -> Tuning:
+    """A scheme's rate from ``grid`` by ``stats.choose_rate`` on the held-out seed
+    (``engine.runs.tune_rate``; evaluation after the last update only)."""
+    return tune_rate(
+        scheme,
+        lambda lr, s: (
+            lm_run(target, bench, scheme, lr=lr, seed=s, **options, eval_every=None).final
+        ),
+        grid,
+        seed,
+    )
+
+
+def run_all(target, bench, configs: dict[str, dict], seeds, **options) -> list[Run]:
+    """Every labelled config (``lm_run``'s keyword arguments: scheme, lr, ...) with every
+    seed, one progress bar over all runs."""
+    from tqdm.auto import tqdm
+
+    jobs = [(label, config, seed) for label, config in configs.items() for seed in seeds]
+    return [
+        lm_run(target, bench, label=label, seed=seed, **{**options, **config})
+        for label, config, seed in tqdm(jobs, desc="alternating runs")
+    ]
+
+
+def _alternating(run: Run) -> bool:
+    """One gradient per step (Algorithm 1 of the slides), not two (joint)."""
+    return "task" in run.history
+
+
+def steps_table(runs, **columns) -> pd.DataFrame:
+    """The per-update rows of alternating ``runs`` (``task``, ``loss``, ``grad_norm``) in
+    one long table, with ``budget`` (gradient evaluations so far), ``label``, ``seed`` and
+    the given constant ``columns``."""
+    parts = []
+    for r in runs:
+        steps = r.history[r.history["task"].notna()]
+        parts.append(
+            steps[["task", "loss", "grad_norm"]].assign(
+                budget=steps["step"].astype(int) + 1, label=r.label, seed=r.seed, **columns
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def norm_gap(steps: pd.DataFrame) -> dict[str, float]:
+    """Recipe 1's two observations in numbers, over a long ``steps`` table: the median
+    of ||grad L_f|| / ||grad L_r|| (medians over the runs' forget and retain steps), and
+    how much each norm varies during unlearning (max / min of its per-budget median)."""
+    by = steps.groupby(["task", "budget"]).grad_norm.median()
+    forget, retain = by["forget"], by["retain"]
+    return {
+        "median_forget_over_retain": float(forget.median() / retain.median()),
+        "forget_max_over_min": float(forget.max() / forget.min()),
+        "retain_max_over_min": float(retain.max() / retain.min()),
+    }
+
+
+def evaluations(runs, start: dict | None = None) -> pd.DataFrame:
+    """One long table (label, seed, budget, metrics...) of the evaluations of ``runs``:
+    an alternating run's evaluation at step s is at budget s (one gradient per step), a
+    joint run's at 2 s (two). ``start``: the target's evaluation, put at budget 0 of every
+    run in place of the run's own evaluation there."""
+    parts = []
+    for r in runs:
+        h = r.history.dropna(subset=["rouge_forget"])
+        table = h.drop(columns="step").assign(budget=h.step * (1 if _alternating(r) else 2))
+        if start is not None:
+            table = pd.concat([pd.DataFrame([{"budget": 0, **start}]), table[table.budget > 0]])
+        parts.append(table.assign(label=r.label, seed=r.seed))
+    columns = [
+        "label",
+        "seed",
+        "budget",
+        "rouge_forget",
+        "rouge_retain",
+        "split_loss_forget",
+        "split_loss_retain",
+    ]
+    return pd.concat(parts, ignore_index=True).reindex(columns=columns)
+
+
+FINAL_METRICS = ("rouge_forget", "rouge_retain")
+
+
+def summary(runs) -> pd.DataFrame:
+    """Per label (index): mean and std over seeds of the final ROUGE_F and ROUGE_R
+    (``stats.group_stats``), runs and diverged runs."""
+    return stats.group_stats(finals_table(runs), "label", FINAL_METRICS).set_index("label")
+
+
+def spread(table: pd.DataFrame, *, reference: str, n: int) -> pd.DataFrame:
+    """Per label of a ``summary`` table: the std of each final metric over seeds, and
+    std_R / std_R(``reference``) with the 95% interval of an F test on the variance
+    ratio (``n`` seeds each; Gaussian assumption)."""
+    std_r = table["rouge_retain_std"]
+    ratio = std_r / std_r[reference]
+    low, high = ratio_interval(ratio**2, n)
+    return pd.DataFrame(
+        {
+            "std_rouge_forget": table["rouge_forget_std"],
+            "std_rouge_retain": std_r,
+            f"std_R / {reference}": ratio,
+            "ci_low": low**0.5,
+            "ci_high": high**0.5,
+        }
+    )
+
+
+def lm_claims(table: pd.DataFrame) -> dict:
+    """Mean and std of the final ROUGE per label, and diverged runs, as sidecar claims
+    (undefined values, e.g. the std of fewer than two finished runs, are left out)."""
+    out = {}
+    for metric in FINAL_METRICS:
+        for stat in ("mean", "std"):
+            values = table[f"{metric}_{stat}"]
+            out[f"final_{stat}_{metric}"] = {k: float(v) for k, v in values.items() if v == v}
+    out["diverged_runs"] = {k: int(v) for k, v in table["diverged"].items()}
+    return out
+
+
+def std_verdict(table: pd.DataFrame, n_seeds: int, reference: str = "Alternate") -> str:
+    """The final std of ROUGE_R over seeds per label, and whether each decoupled scheme
+    has a smaller one than ``reference`` (point values: see ``spread`` for intervals)."""
+    std_r = table["rouge_retain_std"]
+    lines = [
+        "Final std of ROUGE_R over seeds: " + ", ".join(f"{k} {v:.3f}" for k, v in std_r.items())
+    ]
+    for label in ("DualOptim", "DualOptim+"):
+        if label in std_r and reference in std_r:
+            verb = "reduces" if std_r[label] < std_r[reference] else "does not reduce"
+            lines.append(
+                f"{label} {verb} the std of ROUGE_R against {reference} "
+                f"(point values over {n_seeds} seeds; see the F intervals above)."
+            )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- figures
 
 
 def plot_variance(table: pd.DataFrame, sweep: pd.DataFrame, *, title: str):
     """Three panels: Var(theta_r,t) over t for both schemes (MC with its 95% band, exact
     dashed); the ratio decoupled/shared over t; the final ratio against the cross-task
     correlation rho for each tau of ``sweep`` (a ``grid`` over rho x tau)."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     ax = axes[0]
-    for scheme, color in SCHEME_COLORS.items():
+    for scheme in MOMENTUM_SCHEMES:
         col = f"{scheme}_retain"
-        ax.plot(table.t, table[col], color=color, label=f"{scheme} (MC)")
+        ax.plot(table.t, table[col], color=color(scheme), label=f"{scheme} (MC)")
         ax.fill_between(
-            table.t, table[f"{col}_low"], table[f"{col}_high"], color=color, alpha=0.25, lw=0
+            table.t,
+            table[f"{col}_low"],
+            table[f"{col}_high"],
+            color=color(scheme),
+            alpha=0.25,
+            lw=0,
         )
-        ax.plot(table.t, table[f"{col}_exact"], color=color, ls="--", lw=1, label="exact")
+        ax.plot(table.t, table[f"{col}_exact"], color=color(scheme), ls="--", lw=1, label="exact")
     ax.set(xlabel="outer step t", ylabel="Var(θ_r,t) over replicas", title="Variance of θ")
     ax.legend()
     ax = axes[1]
-    ax.plot(table.t, table.ratio_retain, color=SCHEME_COLORS["decoupled"], label="MC")
+    ax.plot(table.t, table.ratio_retain, color=color("decoupled"), label="MC")
     ax.fill_between(
         table.t,
         table.ratio_retain_low,
         table.ratio_retain_high,
-        color=SCHEME_COLORS["decoupled"],
+        color=color("decoupled"),
         alpha=0.25,
         lw=0,
         label="95% CI",
@@ -594,7 +629,6 @@ def plot_grid(table: pd.DataFrame, *, title: str):
     """Heatmaps of the final ratio Var_decoupled / Var_shared (MC) over momentum a (rows)
     and step size eta (columns), one panel per (noise sigma, correlation tau); cells where
     decoupled momentum diverges are marked."""
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
     sigmas, taus = sorted(table.noise.unique()), sorted(table.tau.unique())
@@ -624,5 +658,70 @@ def plot_grid(table: pd.DataFrame, *, title: str):
     fig.colorbar(
         image, ax=axes, label="final Var_decoupled / Var_shared (blue: theorem holds)", shrink=0.8
     )
+    fig.suptitle(title)
+    return fig
+
+
+def plot_grad_norms(steps: pd.DataFrame, *, title: str):
+    """Recipe 1: ||grad L_f|| and ||grad L_r|| over gradient evaluations, one panel per
+    optimizer (column ``optimizer`` of the long ``steps`` table, which also has ``seed``):
+    median over seeds and min-max band, log scale."""
+    panels = list(dict.fromkeys(steps.optimizer))
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(6 * len(panels), 4), sharey=True, squeeze=False
+    )
+    for ax, name in zip(axes[0], panels):
+        part = steps[steps.optimizer == name]
+        for task, hue in (("forget", "#d55e00"), ("retain", "#0173b2")):
+            median = (
+                part[part.task == task].groupby("budget").grad_norm.agg(["median", "min", "max"])
+            )
+            ax.plot(median.index, median["median"], color=hue, label=f"‖∇L_{task[0]}‖")
+            ax.fill_between(median.index, median["min"], median["max"], color=hue, alpha=0.2, lw=0)
+        n = part.seed.nunique()
+        ax.set(
+            yscale="log",
+            xlabel="gradient evaluations (forget and retain steps)",
+            ylabel="gradient norm (global L2)",
+            title=f"{name}: median of {n} seeds, band min-max",
+        )
+        ax.legend()
+    fig.suptitle(title)
+    return fig
+
+
+NGDIFF_DASHES = {"SGD": "-", "Adam": "--", "DualOptim": ":"}
+
+
+def line_style(label: str) -> dict:
+    """Colour and dash of a label: schemes by ``style.color``; ``NGDiff (...)`` labels in
+    NGDiff's red, dashed by variant."""
+    if label.startswith("NGDiff"):
+        kind = next((k for k in NGDIFF_DASHES if k in label), "SGD")
+        return {"color": color("NGDiff"), "ls": NGDIFF_DASHES[kind]}
+    return {"color": color(label), "ls": "-"}
+
+
+def plot_alternating_curves(long: pd.DataFrame, *, title: str):
+    """ROUGE_F and ROUGE_R over the budget (gradient evaluations) per label: mean over
+    seeds, band +-1 standard deviation (``stats.bands``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.3), sharex=True)
+    for ax, metric, name in zip(
+        axes,
+        ("rouge_forget", "rouge_retain"),
+        ("ROUGE-L recall on F (lower: forgotten)", "ROUGE-L recall on R (higher: kept)"),
+    ):
+        band = stats.bands(long, metric, by="label", x="budget")
+        for label, part in band.groupby("label", sort=False):
+            look = line_style(label)
+            ax.plot(part["budget"], part["mean"], marker="o", ms=3, label=label, **look)
+            ax.fill_between(
+                part["budget"], part["low"], part["high"], color=look["color"], alpha=0.12, lw=0
+            )
+        ax.set(xlabel="gradient evaluations (batch 16 each)", ylabel=name, ylim=(-0.03, 1.03))
+    n = long.seed.nunique()
+    axes[0].set_title(f"Forget set: mean of {n} seeds, band ±1 std")
+    axes[1].set_title(f"Retain set: mean of {n} seeds, band ±1 std")
+    axes[1].legend(loc="lower left", fontsize=9)
     fig.suptitle(title)
     return fig

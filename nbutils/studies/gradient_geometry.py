@@ -12,7 +12,7 @@ This module
   chunk (``random_sign_checks``), on adversarial pairs through the engine's own
   ``directions.direction`` and ``directions.satisfies_eq7`` (``adversarial_sign_checks``)
   and on the engine's histories of real runs (``history_sign_checks``);
-- checks Theorem 5 on real NGDiff steps (``theorem5_visit`` for ``landscape.walk``).
+- checks Theorem 5 on real NGDiff steps (``theorem5_visit``, a visit of ``engine.lm.unlearn_lm``).
 
 Rounding (float32): forming d = a g_R - b g_F rounds each entry by about one ulp of
 a|g_R,i| + b|g_F,i|, and a float32 inner product of n terms adds O(log n) ulps of
@@ -33,14 +33,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import directions, unlearn
-from .figures import gdiff_color, method_color
-from .gradients import Grads
+from ..engine import directions
+from ..engine.gradients import Grads, dot
+from ..engine.methods import method as method_spec
+from ..engine.methods import weights as method_weights
+from ..engine.probes import directional_many, loss_along
+from .style import color, gdiff_color
 
 # 2^-16 = 1.5e-5: 128 float32 ulps (eps = 2^-23) of ||g|| * (a ||g_R|| + b ||g_F||).
 TOL32 = 2.0**-16
 
-# The rules of Fig. 2 (as unlearn.METHODS names) and of the sign checks.
+# The rules of Fig. 2 (as methods.METHODS names) and of the sign checks.
 FIG2_METHODS = ("GDiff-0.1", "GDiff-0.5", "GDiff-0.9", "LossNorm", "PCGrad", "IMTL-G", "NGDiff")
 CHECK_METHODS = (
     "GD",
@@ -54,20 +57,6 @@ CHECK_METHODS = (
     "IMTL-G",
     "NGDiff",
 )
-
-
-def color(method: str):
-    """A method's colour: GDiff(c) on the blue ramp, the others from ``METHOD_COLORS``."""
-    spec = unlearn.method(method)
-    return gdiff_color(spec.c) if spec.rule == "gdiff" else method_color(spec.rule)
-
-
-def method_weights(
-    method: str, geo: directions.Geometry, generator: torch.Generator | None = None
-) -> directions.Weights:
-    """The weights (a, b) of d = a g_R - b g_F that a named method gives."""
-    spec = unlearn.method(method)
-    return directions.weights(spec.rule, geo, generator, **spec.options)
 
 
 def eq7_margins(geo: directions.Geometry, w: directions.Weights) -> tuple[float, float]:
@@ -545,7 +534,7 @@ def adversarial_sign_checks(
             g_r, g_f = adversarial_pair(case, dim, seed * 1000 + k)
             geo = directions.Geometry.of(g_r, g_f, *losses)
             for method in methods:
-                spec = unlearn.method(method)
+                spec = method_spec(method)
                 row = {"case": case, "instance": k, "method": method, "cos": geo.cosine}
                 try:
                     out = directions.direction(
@@ -578,8 +567,6 @@ def adversarial_sign_checks(
 
 
 def _margins(g_r, g_f, d, geo, scale) -> tuple[float, float]:
-    from .gradients import dot
-
     rel_r = dot(g_r, d) / (geo.norm_retain * scale) if geo.rr > 0 and scale > 0 else 0.0
     rel_f = dot(g_f, d) / (geo.norm_forget * scale) if geo.ff > 0 and scale > 0 else 0.0
     return rel_r, rel_f
@@ -628,11 +615,10 @@ def gdiff_boundary(c: float, log10_ratio: np.ndarray) -> np.ndarray:
 
 
 def theorem5_visit(etas: Sequence[float]):
-    """A ``landscape.walk`` callback checking Theorem 5 at theta_t along the NGDiff
-    direction d of the step's own batches: the exact g_R.d, g_F.d, d^T H_R d and
+    """A visit (``engine.lm.unlearn_lm(..., visit=...)``) checking Theorem 5 at theta_t
+    along the NGDiff direction d of the step's own batches: the exact g_R.d, g_F.d, d^T H_R d and
     d^T H_F d (double backward), and the measured changes
     L_w(theta - eta d) - L_w(theta) for each eta in ``etas`` and for the step's rate."""
-    from .landscape import directional_many, loss_along
 
     def visit(ctx) -> dict:
         losses = {"retain": ctx.retain_loss(), "forget": ctx.forget_loss()}
@@ -681,35 +667,6 @@ def theorem5_summary(steps: pd.DataFrame, etas: Sequence[float]) -> dict:
         ((steps["slope_retain"] >= 0) & (steps["slope_forget"] <= 0)).mean()
     )
     return out
-
-
-__all__ = [
-    "ADVERSARIAL_CASES",
-    "CHECK_METHODS",
-    "FIG2_METHODS",
-    "PairSpec",
-    "TOL32",
-    "adversarial_pair",
-    "adversarial_sign_checks",
-    "check_batch",
-    "color",
-    "cone_polygon",
-    "direction_2d",
-    "draw_fig2",
-    "eq7_margins",
-    "explorer",
-    "fig2_grid",
-    "gdiff_boundary",
-    "green_polygon",
-    "history_sign_checks",
-    "in_green",
-    "pair_2d",
-    "random_pair_chunks",
-    "random_sign_checks",
-    "shares",
-    "theorem5_summary",
-    "theorem5_visit",
-]
 
 
 # --------------------------------------------------------------------------- figures

@@ -1,4 +1,5 @@
-"""The unlearning loop: history, determinism, Eq. 7 on real steps, AutoLR, NPO, NaN guard."""
+"""NGDiff's Algorithm 1 on a language model: history, determinism, Eq. 7 on real steps,
+AutoLR, NPO, the NaN guard, the joint step on any loss, visits, decoupled states."""
 
 import math
 
@@ -6,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from nbutils import unlearn
-from nbutils.autolr import AutoLR
+from nbutils.engine import lm, methods, optim
+from nbutils.engine.autolr import AutoLR
+from nbutils.engine.unlearner import Unlearner
 
 STEP_COLUMNS = {
     "step",
@@ -29,7 +31,7 @@ EVAL_COLUMNS = {"rouge_forget", "rouge_retain", "split_loss_forget", "split_loss
 
 def go(target, bench, method="NGDiff", **options):
     settings = dict(steps=6, lr=0.1, batch_size=8, eval_every=3, progress=False)
-    return unlearn.run(target.model, target.tokenizer, bench, method, **{**settings, **options})
+    return lm.unlearn_lm(target.model, target.tokenizer, bench, method, **{**settings, **options})
 
 
 def test_history_has_a_row_per_step_and_a_final_evaluation(small_bench, small_target):
@@ -99,21 +101,20 @@ def test_adam_and_momentum_paths_run(small_bench, small_target):
 
 
 def test_a_diverging_run_stops_with_the_step_and_keeps_its_history(small_bench, small_target):
-    with pytest.raises(unlearn.UnlearningDiverged, match=r"non-finite .* at step \d+") as err:
-        go(small_target, small_bench, "GDiff-0.5", lr=1e12, steps=20)
-    assert err.value.step >= 1
-    assert len(err.value.history) == err.value.step
-    assert "last finite values" in str(err.value)
-    assert err.value.history.loss_retain.map(math.isfinite).all()
+    run = go(small_target, small_bench, "GDiff-0.5", lr=1e12, steps=20)
+    assert run.diverged_at is not None and run.diverged_at >= 1
+    assert len(run.history) == run.diverged_at
+    assert run.history.loss_retain.map(math.isfinite).all()
+    assert run.final == {"diverged_at": run.diverged_at}
 
 
 def test_methods_by_name():
-    assert unlearn.method("GDiff-0.3") == unlearn.Method("gdiff", 0.3)
-    assert unlearn.method("NPO").forget_loss == "npo"
+    assert methods.method("GDiff-0.3") == methods.Method("gdiff", 0.3)
+    assert methods.method("NPO").forget_loss == "npo"
     with pytest.raises(ValueError, match="unknown method"):
-        unlearn.method("SuperForget")
+        methods.method("SuperForget")
     with pytest.raises(ValueError, match="GDiff needs its c"):
-        unlearn.Method("gdiff")
+        methods.Method("gdiff")
 
 
 @pytest.mark.parametrize(
@@ -135,12 +136,18 @@ def test_the_step_serves_any_loss_such_as_a_classifiers():
     def loss(net, batch):
         return torch.nn.functional.cross_entropy(net(batch[0]), batch[1])
 
-    step = unlearn.Unlearner(
-        model, unlearn.Method("ngdiff"), lr=0.05, loss=loss, autolr=AutoLR(period=2)
-    )
     retain, forget = (x[y != 0], y[y != 0]), (x[y == 0], y[y == 0])
+    step = Unlearner(
+        model,
+        methods.Method("ngdiff"),
+        iter(lambda: retain, None),
+        iter(lambda: forget, None),
+        lr=0.05,
+        loss=loss,
+        autolr=AutoLR(period=2),
+    )
     before = loss(model, forget).item(), loss(model, retain).item()
-    rows = [step.step(t, retain, forget) for t in range(6)]
+    rows = [step.step(t) for t in range(6)]
     assert all(r["dot_retain_d"] >= 0 >= r["dot_forget_d"] for r in rows)
     assert loss(model, forget).item() > before[0] and loss(model, retain).item() < before[1]
     assert sum("autolr_accepted" in r for r in rows) == 3
@@ -148,10 +155,42 @@ def test_the_step_serves_any_loss_such_as_a_classifiers():
 
 def test_npo_refuses_a_non_language_model_loss():
     with pytest.raises(ValueError, match="NPO needs"):
-        unlearn.Unlearner(
+        Unlearner(
             torch.nn.Linear(2, 2),
-            unlearn.METHODS["NPO"],
+            methods.METHODS["NPO"],
+            iter([]),
+            iter([]),
             lr=0.1,
             npo_reference=torch.zeros(1),
             loss=lambda m, b: m(b).sum(),
         )
+
+
+def test_a_visit_sees_theta_t_and_the_steps_own_batches(small_bench, small_target):
+    """The landscape walks measure theta_t on the batches the step then uses: the loss a
+    visit computes equals the step's recorded L_R, and the visit's row joins the step's."""
+
+    def visit(ctx):
+        return {"visited_loss_retain": ctx.retain_loss()().item(), "visited_t": ctx.t}
+
+    h = go(small_target, small_bench, steps=4, visit=visit, evaluate=False).history
+    assert h.visited_t.tolist() == [0, 1, 2, 3]
+    assert h.visited_loss_retain.to_numpy() == pytest.approx(h.loss_retain.to_numpy(), rel=1e-6)
+    assert "rouge_forget" not in h
+
+
+def test_shared_task_states_equal_the_plain_optimizer(small_bench, small_target):
+    """NGDiff with one shared Adam state for both tasks is the engine's NGDiff under Adam;
+    decoupled states (NGDiff + DualOptim) differ."""
+    plain = go(small_target, small_bench, optimizer="adam", lr=1e-3).history
+    shared = go(
+        small_target,
+        small_bench,
+        optimizer=lambda params: optim.TaskStates.shared(optim.Adam(params)),
+        lr=1e-3,
+    ).history
+    decoupled = go(
+        small_target, small_bench, optimizer=lambda p: optim.make_states("dualoptim", p), lr=1e-3
+    ).history
+    pd.testing.assert_series_equal(plain.loss_retain, shared.loss_retain, check_exact=True)
+    assert not plain.loss_retain.iloc[1:-1].equals(decoupled.loss_retain.iloc[1:-1])

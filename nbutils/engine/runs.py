@@ -1,0 +1,287 @@
+"""Many runs of a language model: one protocol, cached runs, grids, tuned rates.
+
+A *protocol* fixes everything about a run except its method, learning rate and seed:
+SGD as in Algorithm 1, 40 steps of batch 16 (about 15 epochs over F, the paper's
+Appendix F.3), evaluation after the last step. Under SGD each rule's direction has its
+own natural size (LossNorm's is 1/L times the gradient, NGDiff's has norm at most 2), so
+one rate for all would be unfair to some: ``tune_rate`` gives each method its rate,
+chosen on held-out seeds from a fixed grid by ``stats.choose_rate`` (the paper's
+"manually tuned" rates, made reproducible).
+
+Runs are cached on disk like targets, keyed by everything that determines them,
+including a hash of the engine's source, so notebooks share identical runs and a
+changed engine never reuses a stale result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .. import stats
+from ..core import batches, metrics, paths
+from ..core.data import Benchmark
+from ..core.jsonio import atomic_write, to_jsonable
+from . import alternator, autolr, directions, lm, loop, methods, npo, optim, unlearner
+from .autolr import AutoLR
+from .loop import Run
+
+TUNING_SEED_OFFSET = 1000  # tuning runs use seed + 1000: never one of the evaluation seeds
+
+ENGINE_VERSION = hashlib.sha256(
+    "".join(
+        inspect.getsource(m)
+        for m in (
+            unlearner,
+            alternator,
+            loop,
+            lm,
+            methods,
+            directions,
+            autolr,
+            optim,
+            npo,
+            batches,
+            metrics,
+        )
+    ).encode()
+).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Everything about a run except its method, learning rate and seed."""
+
+    optimizer: str = "sgd"
+    steps: int = 40
+    batch_size: int = 16
+    eval_every: int | None = None  # None: evaluate after the last step only
+    eval_retain: int | None = 100  # retain questions scored (the first N)
+    truth_ratio: bool = False
+    max_new_tokens: int = 32
+    lr_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One line of a comparison: a label, a method (``methods.METHODS`` name), its rate."""
+
+    label: str
+    method: str
+    lr: float
+    autolr: AutoLR | None = None
+
+
+def _key(target, bench: Benchmark, config: Config, protocol: Protocol, seed: int) -> str:
+    spec = {
+        "target": target.key,
+        "benchmark": bench.fingerprint(),
+        "method": config.method,
+        "lr": config.lr,
+        "autolr": asdict(config.autolr) if config.autolr else None,
+        "protocol": asdict(protocol) | {"lr_grid": None},
+        "seed": seed,
+        "engine": ENGINE_VERSION,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def run_config(
+    target, bench: Benchmark, config: Config, protocol: Protocol, seed: int, cache: bool = True
+) -> Run:
+    """One unlearning run of ``target`` (a ``core.models.Target``) under ``protocol``,
+    from the disk cache when it was done before."""
+    path = paths.cache_dir() / "runs" / f"{_key(target, bench, config, protocol, seed)}.json"
+    if cache and path.exists():
+        try:
+            stored = json.loads(path.read_text())
+            return Run(
+                config.label,
+                seed,
+                pd.DataFrame(stored["history"]),
+                stored["seconds"],
+                stored["diverged_at"],
+                from_cache=True,
+                config=config,
+            )
+        except (ValueError, KeyError):
+            pass  # unreadable: run again
+    start = time.perf_counter()
+    run = lm.unlearn_lm(
+        target.model,
+        target.tokenizer,
+        bench,
+        config.method,
+        steps=protocol.steps,
+        lr=config.lr,
+        optimizer=protocol.optimizer,
+        autolr=config.autolr,
+        batch_size=protocol.batch_size,
+        eval_every=protocol.eval_every,
+        eval_retain=protocol.eval_retain,
+        truth_ratio=protocol.truth_ratio,
+        max_new_tokens=protocol.max_new_tokens,
+        seed=seed,
+        label=config.label,
+        progress=False,
+    )
+    record = Run(
+        config.label, seed, run.history, time.perf_counter() - start, run.diverged_at, config=config
+    )
+    if cache:
+        text = json.dumps(
+            {
+                "history": to_jsonable(record.history),
+                "seconds": record.seconds,
+                "diverged_at": record.diverged_at,
+            }
+        )
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return record
+
+
+@dataclass
+class Grid:
+    """The runs of a comparison: ``finals`` (one row per run) and ``histories`` (long)."""
+
+    records: list[Run] = field(default_factory=list)
+
+    @property
+    def finals(self) -> pd.DataFrame:
+        return finals_table(self.records)
+
+    @property
+    def histories(self) -> pd.DataFrame:
+        return pd.concat(
+            [r.history.assign(label=r.label, seed=r.seed) for r in self.records],
+            ignore_index=True,
+        )
+
+
+def finals_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run: ``label``, its config's ``method``, ``lr``, ``autolr`` (where the
+    run has a config), ``seed``, ``diverged_at``, ``final_lr``, ``seconds``,
+    ``from_cache`` and the final evaluation."""
+    rows = []
+    for r in runs:
+        config = (
+            {"method": r.config.method, "lr": r.config.lr, "autolr": r.config.autolr is not None}
+            if isinstance(r.config, Config)
+            else {}
+        )
+        rows.append(
+            {
+                "label": r.label,
+                **config,
+                "seed": r.seed,
+                "diverged_at": r.diverged_at,
+                "final_lr": r.final_lr,
+                "seconds": r.seconds,
+                "from_cache": r.from_cache,
+                **r.final,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_grid(
+    target,
+    bench: Benchmark,
+    configs: list[Config],
+    seeds: list[int],
+    protocol: Protocol,
+    *,
+    desc: str = "unlearning runs",
+    progress: bool = True,
+) -> Grid:
+    """Every config with every seed (one progress bar over all runs)."""
+    grid = Grid()
+    jobs = [(c, s) for c in configs for s in seeds]
+    for config, seed in tqdm(jobs, desc=desc, disable=not progress):
+        grid.records.append(run_config(target, bench, config, protocol, seed))
+    return grid
+
+
+@dataclass
+class Tuning:
+    label: str
+    lr: float
+    table: pd.DataFrame  # one row per grid rate: lr, the run's final numbers, diverged_at
+    rule: str
+
+
+def tune_rate(
+    label: str,
+    run_at: Callable[[float, int], dict],
+    grid: Sequence[float],
+    seed: int,
+    *,
+    choose: Callable[[pd.DataFrame], tuple[float, str]] = stats.choose_rate,
+    progress: bool = False,
+) -> Tuning:
+    """``label``'s rate from ``grid``, measured on the held-out seed ``seed +
+    TUNING_SEED_OFFSET``: ``run_at(lr, seed)`` runs once and returns its final numbers
+    (with ``diverged_at`` set for a diverged run), one row each of the tuning table, and
+    ``choose(table)`` picks the rate (default ``stats.choose_rate``: ROUGE_F, ROUGE_R)."""
+    held_out = seed + TUNING_SEED_OFFSET
+    rows = []
+    for lr in tqdm(grid, desc=f"tuning {label}", disable=not progress, leave=False):
+        final = run_at(lr, held_out)
+        rows.append({**final, "lr": lr, "diverged_at": final.get("diverged_at")})
+    table = pd.DataFrame(rows)
+    table["diverged_at"] = table["diverged_at"].astype(float)
+    lr, rule = choose(table)
+    return Tuning(label, lr, table, rule)
+
+
+def tune_lm(
+    target, bench: Benchmark, method: str, protocol: Protocol, seed: int, progress: bool = False
+) -> Tuning:
+    """A method's rate over ``protocol.lr_grid`` (cached runs: a method tuned by another
+    notebook under the same protocol costs nothing)."""
+    return tune_rate(
+        method,
+        lambda lr, s: run_config(target, bench, Config(method, method, lr), protocol, s).final,
+        protocol.lr_grid,
+        seed,
+        progress=progress,
+    )
+
+
+def tune_rates(target, bench, methods: list[str], protocol: Protocol, seed: int) -> pd.DataFrame:
+    """``tune_lm`` for each method: one row per method with its ``lr``, the ``rule`` that
+    picked it and the ROUGE_F / ROUGE_R of every grid rate (``grid``, text)."""
+    rows = []
+    for name in tqdm(methods, desc="tuning learning rates"):
+        tuning = tune_lm(target, bench, name, protocol, seed)
+        grid = ", ".join(
+            f"{r.lr:g}: "
+            + (
+                f"diverged at step {r.diverged_at:.0f}"
+                if pd.notna(r.diverged_at)
+                else f"F {r.rouge_forget:.2f} R {r.rouge_retain:.2f}"
+            )
+            for r in tuning.table.itertuples()
+        )
+        rows.append({"method": name, "lr": tuning.lr, "rule": tuning.rule, "grid": grid})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def evaluate_target(target, bench: Benchmark, protocol: Protocol) -> dict:
+    """A model's numbers under ``protocol``'s evaluation (e.g. No-unlearn, retain-only)."""
+    return metrics.evaluate(
+        target.model,
+        target.tokenizer,
+        bench,
+        retain_limit=protocol.eval_retain,
+        truth_ratios=protocol.truth_ratio,
+        max_new_tokens=protocol.max_new_tokens,
+    )
