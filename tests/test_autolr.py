@@ -84,12 +84,31 @@ def test_autolr_plain_takes_eta_star():
     assert accepted and lr == pytest.approx(0.5)
 
 
-def test_gen_style_clips_smooths_and_halves():
+def test_gen_style_clips_smooths_keeps_a_rejected_fit_and_halves_a_failed_probe():
+    """GeN's lr_parabola: a rejected fit (a <= 0, b <= 0, R^2 <= 0.99) keeps eta; only a
+    non-finite probe loss (its ``except`` branch) halves it."""
     gen = AutoLR.gen_style()
     lr, ok = gen.next_lr(0.1, Parabola(1.0, 2.0, 4.0))  # eta* = 0.5, clipped to 0.2
     assert ok and lr == pytest.approx(0.9 * 0.1 + 0.1 * 0.2)
-    assert gen.next_lr(0.1, Parabola(1.0, 2.0, -4.0)) == (0.05, False)
-    assert not gen.accepts(Parabola(1.0, 2.0, 4.0, r2=0.9))  # R^2 gate
+    assert gen.next_lr(0.1, Parabola(1.0, 2.0, -4.0)) == (0.1, False)  # a <= 0: kept
+    assert gen.next_lr(0.1, Parabola(1.0, -2.0, 4.0)) == (0.1, False)  # b <= 0: kept
+    assert gen.next_lr(0.1, Parabola(1.0, 2.0, 4.0, r2=0.9)) == (0.1, False)  # R^2 gate
+    nonfinite = fit_three_point(0.1, math.inf, 1.0, 0.5)
+    assert gen.next_lr(0.1, nonfinite) == (0.05, False)
+    assert AutoLR.plain().next_lr(0.1, nonfinite) == (0.1, False)  # Remark 4.1: keep
+
+
+def test_anchored_fit_passes_through_the_loss_at_zero():
+    xs = [-2.0, -1.0, 0.0, 1.0, 2.0]
+    losses = [5.0, 1.9, 1.0, 0.1, 1.2]  # not a parabola: the free fit misses L(0)
+    anchored = fit_parabola(xs, losses, anchored=True)
+    free = fit_parabola(xs, losses)
+    assert anchored.loss0 == 1.0 and free.loss0 != pytest.approx(1.0)
+    exact = [1.0 - 0.5 * x + 0.75 * x**2 for x in xs]  # b = 0.5, a = 1.5
+    fit = fit_parabola(xs, exact, anchored=True)
+    assert (fit.slope, fit.curvature, fit.r2) == pytest.approx((0.5, 1.5, 1.0))
+    with pytest.raises(ValueError, match="x = 0"):
+        fit_parabola([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], anchored=True)
 
 
 def test_updates_every_k_steps_as_in_algorithm_1():
@@ -103,7 +122,7 @@ def test_updates_every_k_steps_as_in_algorithm_1():
         ({"period": 0}, "period"),
         ({"clip": 1.0}, "clip"),
         ({"smoothing": 1.0}, "smoothing"),
-        ({"on_failure": "panic"}, "on_failure"),
+        ({"on_nonfinite": "panic"}, "on_nonfinite"),
     ],
 )
 def test_bad_settings_are_rejected(options, message):
@@ -115,3 +134,26 @@ def test_eta_star_undefined_without_a_minimum():
     assert math.isnan(Parabola(1.0, 1.0, -1.0).eta_star)
     with pytest.raises(ValueError, match="positive"):
         fit_three_point(0.0, 1, 1, 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_plain_autolr_l0_equals_a_probe_forward_under_autocast(small_bench, small_target, dtype):
+    """Plain AutoLR takes L0 from the step's training forward (grad enabled) and L+- from
+    no-grad forwards: the fit is only right if both kinds of forward give the same loss,
+    also under autocast (the paper-scale path). Checked on the devices at hand."""
+    import copy
+
+    from nbutils.core import runtime
+    from nbutils.core.batches import answer_loss, collate, encode_records
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    items = encode_records(small_target.tokenizer, small_bench.retain[:16])
+    for device in devices:
+        model = copy.deepcopy(small_target.model).to(device).eval()
+        if dtype != torch.float32:
+            runtime.autocast_forward(model, dtype)
+        batch = collate(items, small_target.tokenizer.pad_token_id).to(device)
+        training = answer_loss(model, batch)
+        with torch.no_grad():
+            probing = answer_loss(model, batch)
+        assert training.requires_grad and training.item() == probing.item(), device

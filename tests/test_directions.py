@@ -118,15 +118,49 @@ def test_known_implied_c_values():
     assert ln.implied_c / (1 - ln.implied_c) == pytest.approx(3.0)
 
 
-def test_pcgrad_projects_the_forget_gradient_off_g_r_when_they_conflict():
+def test_paper_pcgrad_projects_only_the_forget_gradient_when_they_conflict():
     g_r, g_f = [torch.tensor([2.0, 0.0])], [torch.tensor([1.0, 1.0])]  # g_R.g_F > 0: conflict
-    out = D.direction("pcgrad", g_r, g_f)
+    out = D.direction("pcgrad_paper", g_r, g_f)
     # c/(1-c) = 1 + g_F.g_R/||g_R||^2 = 1.5
     assert out.implied_c / (1 - out.implied_c) == pytest.approx(1.5)
     forget_part = out.d[0] - g_r[0]  # -g_F projected onto the normal plane of g_R
     assert float(forget_part @ g_r[0]) == pytest.approx(0.0)
-    no_conflict = D.direction("pcgrad", g_r, [torch.tensor([-1.0, 1.0])])
+    no_conflict = D.direction("pcgrad_paper", g_r, [torch.tensor([-1.0, 1.0])])
     assert no_conflict.implied_c == pytest.approx(0.5)
+    # its forget side can fail Eq. 7: g_F nearly parallel to g_R and much longer
+    g_f = [torch.tensor([10.0, 0.1])]
+    assert dot(g_f, D.direction("pcgrad_paper", g_r, g_f).d) > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(KINDS),
+    dim=st.sampled_from([2, 3, 50, 5000]),
+    log_ratio=st.floats(-6, 6),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_canonical_pcgrad_is_libmtls_and_satisfies_eq7_for_any_pair(kind, dim, log_ratio, seed):
+    """Yu et al. / LibMTL weighting/PCGrad.py on the tasks (g_R, -g_F): when g_R.g_F > 0
+    both are projected, d = (1 + rf/rr) g_R - (1 + rf/ff) g_F; else d = g_R - g_F. It
+    cannot leave Eq. 7's region (g_R.d = rr - rf^2/ff, g_F.d = rf^2/rr - ff)."""
+    g_r, g_f = pair(kind, dim, log_ratio, seed)
+    rr, ff, rf = sq_norm(g_r), sq_norm(g_f), dot(g_r, g_f)
+    out = D.direction("pcgrad", g_r, g_f)
+    if rf > 0:
+        expected = (1 + rf / rr, 1 + rf / ff)
+    else:
+        expected = (1.0, 1.0)
+    assert (out.weights.retain, out.weights.forget) == pytest.approx(expected, rel=1e-12)
+    assert D.satisfies_eq7(g_r, g_f, out.d, tol=TOL, d_scale=rounding_scale(out, g_r, g_f))
+
+
+def test_canonical_pcgrad_projects_both_gradients_by_hand():
+    g_r, g_f = [torch.tensor([2.0, 0.0])], [torch.tensor([1.0, 1.0])]
+    # rr = 4, ff = 2, rf = 2: g_R' = g_R - (rf/ff) g_F = (1, -1); (-g_F)' = -g_F + (rf/rr)
+    # g_R = (0, -1); d = (1, -2) = 1.5 g_R - 2 g_F
+    out = D.direction("pcgrad", g_r, g_f)
+    torch.testing.assert_close(out.d[0], torch.tensor([1.0, -2.0]))
+    assert (out.weights.retain, out.weights.forget) == pytest.approx((1.5, 2.0), rel=1e-6)
 
 
 def test_imtlg_matches_the_papers_formula():
@@ -169,9 +203,15 @@ def test_zero_gradient_behaviour_is_explicit():
     torch.testing.assert_close(only_forget, -g[0] / 5.0)  # the task with a direction only
     only_retain = D.direction("ngdiff", g, zero).d[0]
     torch.testing.assert_close(only_retain, g[0] / 5.0)
-    for rule in ("ngdiff", "pcgrad", "imtlg"):
+    for rule in ("ngdiff", "pcgrad", "pcgrad_paper", "imtlg"):
         with pytest.raises(D.ZeroGradientError):
             D.direction(rule, zero, zero)
+    # IMTL-G and canonical PCGrad drop the zero task too: NGDiff's fallback direction
+    for a, b in ((zero, g), (g, zero)):
+        ng = D.direction("ngdiff", a, b).d[0]
+        torch.testing.assert_close(D.direction("imtlg", a, b).d[0], ng)
+        pc = D.direction("pcgrad", a, b).d[0]
+        torch.testing.assert_close(pc / pc.norm(), ng)
     assert torch.equal(D.direction("gdiff", zero, zero, c=0.5).d[0], torch.zeros(3))
 
 
@@ -211,6 +251,6 @@ def test_eq7_dots_from_the_gram_scalars_equal_direct_dots():
     assert geo.rr == pytest.approx(sq_norm(g_r)) and geo.cosine == pytest.approx(
         dot(g_r, g_f) / math.sqrt(sq_norm(g_r) * sq_norm(g_f))
     )
-    out = D.direction("pcgrad", g_r, g_f)
+    out = D.direction("pcgrad_paper", g_r, g_f)
     dr, df = out.weights.dots(geo)
     assert dr == pytest.approx(dot(g_r, out.d)) and df == pytest.approx(dot(g_f, out.d))

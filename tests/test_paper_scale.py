@@ -218,7 +218,26 @@ def _nbutils_commands(workflow: dict) -> list[str]:
     return [line for run in runs for line in run.splitlines() if "-m nbutils" in line]
 
 
-@pytest.mark.parametrize("name", ["tests.yml", "paper-scale.yml"])
+def _planned(workflow: dict) -> list[list[tuple]]:
+    """Each nbutils command of a workflow, checked by the CLI's own parser and planner
+    (no notebook runs): the list of (entry, values) it would run."""
+    default = workflow.get("on", workflow.get(True, {}))
+    inputs = (default or {}).get("workflow_dispatch", {}).get("inputs", {})
+    plans = []
+    for line in _nbutils_commands(workflow):
+        for key, spec in inputs.items():
+            line = line.replace("${{ inputs." + key + " }}", spec["default"])
+        argv = shlex.split(line.split("-m nbutils", 1)[1])
+        parser_args = cli.build_parser().parse_args(argv)  # SystemExit on unknown options
+        overrides = {k: cli.parse_value(v) for k, v in parser_args.param}
+        if parser_args.smoke:
+            overrides["smoke"] = True
+        names = list(catalog.NOTEBOOKS) if parser_args.notebook == "all" else [parser_args.notebook]
+        plans.append(cli.plan(names, {**overrides, "out_dir": "x"}))
+    return plans
+
+
+@pytest.mark.parametrize("name", ["tests.yml", "paper-scale.yml", "gpu-smoke.yml"])
 def test_workflows_are_valid_yaml_and_call_existing_commands(name, monkeypatch):
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
     assert workflow["jobs"]
@@ -228,14 +247,30 @@ def test_workflows_are_valid_yaml_and_call_existing_commands(name, monkeypatch):
             for target in re.findall(r"\bmake (\w+)", step.get("run", "")):
                 assert re.search(rf"^{target}:", makefile, re.M), f"make {target} is not defined"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the GPU runner has CUDA
-    for line in _nbutils_commands(workflow):
-        default = workflow.get("on", workflow.get(True, {}))
-        inputs = default.get("workflow_dispatch", {}).get("inputs", {})
-        for key, spec in inputs.items():
-            line = line.replace("${{ inputs." + key + " }}", spec["default"])
-        argv = shlex.split(line.split("-m nbutils", 1)[1])
-        parser_args = cli.build_parser().parse_args(argv)  # SystemExit on unknown options
-        overrides = {k: cli.parse_value(v) for k, v in parser_args.param}
-        names = list(catalog.NOTEBOOKS) if parser_args.notebook == "all" else [parser_args.notebook]
-        runs = cli.plan(names, {**overrides, "out_dir": "x"})
-        assert any(values.get("scale") == "paper" for _, values in runs)
+    plans = _planned(workflow)
+    if name == "paper-scale.yml":
+        assert any(values.get("scale") == "paper" for plan in plans for _, values in plan)
+
+
+def test_gpu_workflow_runs_every_notebook_at_smoke_size_on_cuda_and_the_paper_smoke(
+    monkeypatch,
+):
+    """The GPU CI calls the same CLI as the CPU one: every notebook at smoke size with
+    device=cuda, then the paper-scale smoke, on every push."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "gpu-smoke.yml").read_text())
+    on = workflow.get("on", workflow.get(True))
+    assert "push" in on
+    assert all(
+        "gpu" in job["runs-on"] and "self-hosted" in job["runs-on"]
+        for job in workflow["jobs"].values()
+    )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    plans = _planned(workflow)
+    everywhere = [
+        plan
+        for plan in plans
+        if {e.stem for e, _ in plan} == set(catalog.NOTEBOOKS)
+        and all(v["smoke"] and v["device"] == "cuda" for _, v in plan)
+    ]
+    assert len(everywhere) == 2
+    assert [any(v.get("scale") == "paper" for _, v in plan) for plan in everywhere] == [False, True]

@@ -143,9 +143,14 @@ def split_loss(model, tokenizer, records, *, max_length: int = 256, batch_size: 
     return total / count
 
 
+GUARD = 1e-10  # open-unlearning's guard against dividing by a vanishing probability
+
+
 @dataclass(frozen=True)
 class TruthRatio:
-    """Per-question truth ratios TR = P_pert / P_para and their TOFU summaries."""
+    """Per-question truth ratios TR = P_pert / (P_para + 1e-10) and their TOFU summaries,
+    as open-unlearning computes them (``src/evals/metrics/memorization.py``,
+    ``truth_ratio``; tests/fixtures/authors)."""
 
     values: np.ndarray
 
@@ -156,18 +161,32 @@ class TruthRatio:
 
     @property
     def forget_score(self) -> float:
-        """mean(min(TR, 1/TR)): closer to 1 means the model cannot tell true from false."""
-        return float(np.mean(np.minimum(self.values, 1.0 / self.values)))
+        """mean(min(TR, 1/(TR + 1e-10))): closer to 1 means the model cannot tell true
+        from false."""
+        return float(np.mean(np.minimum(self.values, 1.0 / (self.values + GUARD))))
+
+
+def truth_ratio_from_nll(para_nll, pert_nll_mean) -> TruthRatio:
+    """Truth ratios from per-question mean NLLs: of the paraphrased answer (P_para =
+    exp(-para_nll)) and the average over the perturbed answers of their mean NLLs
+    (P_pert = exp(-pert_nll_mean), the geometric mean of their probabilities).
+
+    With open-unlearning's guard, TR = P_pert / (P_para + 1e-10): on a healthy model
+    (probabilities 0.1-0.9) it changes nothing beyond 1e-8; on a collapsed one (mean NLL
+    15-30 nats) the guard dominates and pulls TR towards 0, as in their numbers.
+    """
+    correct = np.exp(-np.asarray(para_nll, dtype=float))
+    wrong = np.exp(-np.asarray(pert_nll_mean, dtype=float))
+    return TruthRatio(wrong / (correct + GUARD))
 
 
 def truth_ratio(
     model, tokenizer, records, *, max_length: int = 256, batch_size: int = 64
 ) -> TruthRatio:
-    """Truth Ratio over the records that have perturbed answers (NOTES.md).
-
-    P_para = exp(-mean NLL of the paraphrased answer) (the answer itself where no
-    paraphrase exists); P_pert = geometric mean of the perturbed answers'
-    probabilities = exp(-average of their mean NLLs). TR = P_pert / P_para.
+    """Truth Ratio over the records that have perturbed answers (NOTES.md;
+    ``truth_ratio_from_nll``): P_para = exp(-mean NLL of the paraphrased answer) (the
+    answer itself where no paraphrase exists); P_pert = geometric mean of the perturbed
+    answers' probabilities = exp(-average of their mean NLLs).
     """
     usable = [r for r in records if r.perturbed_answers]
     if not usable:
@@ -191,7 +210,7 @@ def truth_ratio(
     )
     owner = np.repeat(np.arange(len(usable)), [len(r.perturbed_answers) for r in usable])
     pert_mean = np.bincount(owner, weights=perturbed) / np.bincount(owner)
-    return TruthRatio(np.exp(para - pert_mean))
+    return truth_ratio_from_nll(para, pert_mean)
 
 
 def random_guess_loss(vocab_size: int) -> float:

@@ -10,7 +10,7 @@ GDiff's memory.
 
 Zero and non-finite gradients (DESIGN.md): a non-finite gradient raises
 ``NonFiniteGradientError``. A rule that divides by a task's gradient norm (NGDiff,
-PCGrad, IMTL-G) drops a task whose gradient is exactly zero, since it has no
+both PCGrads, IMTL-G) drops a task whose gradient is exactly zero, since it has no
 direction; if both are zero there is no direction at all and ``ZeroGradientError``
 is raised. Rules that only weight the gradients (GD, GA, GDiff, RLW, LossNorm) return
 d = 0 when both are zero.
@@ -147,12 +147,27 @@ def rlw(geo: Geometry, generator: torch.Generator | None = None) -> Weights:
 
 
 def pcgrad(geo: Geometry, generator=None) -> Weights:
-    """PCGrad in the paper's two-task form: c_t / (1 - c_t) = 1 + g_F.g_R / ||g_R||^2.
+    """PCGrad as Yu et al. (2020) and LibMTL (``weighting/PCGrad.py``) compute it, on the
+    two tasks g_R and -g_F: when they conflict (g_R . (-g_F) < 0, i.e. rf = g_R.g_F > 0)
+    BOTH are projected onto the normal plane of the other and summed,
 
-    The tasks are g_R and -g_F; as in PCGrad, the forget gradient is projected onto
-    the normal plane of g_R only when they conflict (g_R . (-g_F) < 0, i.e.
-    g_R . g_F > 0); otherwise d is the plain sum. With g_R = 0, no projection exists
-    and d = -g_F.
+        d = (1 + rf/rr) g_R - (1 + rf/ff) g_F,
+
+    else d = g_R - g_F. It satisfies Eq. 7 for every pair: g_R.d = rr - rf^2/ff >= 0 and
+    g_F.d = rf^2/rr - ff <= 0 (Cauchy-Schwarz). A zero gradient never conflicts, so d is
+    the other task's own direction (-g_F or g_R)."""
+    _needs_a_direction(geo)
+    if geo.rf > 0:
+        return Weights(1.0 + geo.rf / geo.rr, 1.0 + geo.rf / geo.ff)
+    return Weights(1.0, 1.0)
+
+
+def pcgrad_paper(geo: Geometry, generator=None) -> Weights:
+    """PCGrad in the NGDiff paper's two-task form (Sec. 3.2):
+    c_t / (1 - c_t) = 1 + g_F.g_R / ||g_R||^2 when the tasks conflict, i.e. only the
+    forget gradient is projected onto the normal plane of g_R (g_R . (-g_F) < 0, i.e.
+    g_R . g_F > 0); otherwise d is the plain sum. It keeps g_R.d >= 0 but can descend L_F
+    (Eq. 7 can fail on its forget side). With g_R = 0, no projection exists and d = -g_F.
     """
     _needs_a_direction(geo)
     if geo.rr == 0:
@@ -169,9 +184,12 @@ def imtlg(geo: Geometry, generator=None) -> Weights:
     d = ||g_R|| ||g_F|| / (||g_R|| + ||g_F||) * (g_R/||g_R|| - g_F/||g_F||)), which
     has IMTL-G's defining property: equal projections onto the unit task directions
     g_R/||g_R|| and -g_F/||g_F||. At the parallel limit the formula is 0/0; the
-    closed form is its continuous extension.
+    closed form is its continuous extension. With exactly one zero gradient the zero
+    task is dropped and d is NGDiff's fallback (the other task's unit direction).
     """
     _needs_a_direction(geo)
+    if geo.rr == 0 or geo.ff == 0:  # one task has no direction: drop it, as NGDiff does
+        return ngdiff(geo)
     nr, nf = geo.norm_retain, geo.norm_forget
     return Weights(nf / (nr + nf), nr / (nr + nf))  # not 1 - c: it cancels when c ~ 1
 
@@ -195,6 +213,7 @@ RULES: dict[str, Rule] = {
     "lossnorm": lossnorm,
     "rlw": rlw,
     "pcgrad": pcgrad,
+    "pcgrad_paper": pcgrad_paper,
     "imtlg": imtlg,
     "ngdiff": ngdiff,
 }

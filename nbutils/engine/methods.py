@@ -41,6 +41,11 @@ class Method:
         return {"c": self.c} if self.c is not None else {}
 
 
+# Step sizes against other code: GDiff-c is the paper's c g_R - (1 - c) g_F, so GDiff-0.5's
+# step is HALF of open-unlearning's GradDiff step (retain + forget terms with weight 1
+# each) at the same rate, and our NPO baseline (GDiff-0.5 of the NPO and retain
+# gradients) likewise halves both terms of open-unlearning's NPO. Double our rate to
+# compare with theirs; rates compare directly with the NGDiff paper's.
 METHODS: dict[str, Method] = {
     "GD": Method("gd"),
     "GA": Method("ga"),
@@ -51,6 +56,7 @@ METHODS: dict[str, Method] = {
     "LossNorm": Method("lossnorm"),
     "RLW": Method("rlw"),
     "PCGrad": Method("pcgrad"),
+    "PCGrad (paper)": Method("pcgrad_paper"),
     "IMTL-G": Method("imtlg"),
     "NGDiff": Method("ngdiff"),
     "NPO": Method("gdiff", 0.5, "npo"),

@@ -38,14 +38,34 @@ class SGD:
 
 class Adam:
     """Adam (Kingma and Ba): m <- b1 m + (1-b1) d, v <- b2 v + (1-b2) d^2,
-    u = m_hat / (sqrt(v_hat) + eps) with bias corrections at step t."""
+    u = m_hat / (sqrt(v_hat) + eps) with bias corrections at step t.
 
-    def __init__(self, params, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    ``weight_decay`` wd > 0 makes it AdamW (decoupled decay, torch's order): u + wd theta
+    with theta before the step, so theta <- theta (1 - lr wd) - lr u; ``decay`` says which
+    parameters decay (default: those with 2 or more dimensions, i.e. not biases and
+    LayerNorm weights, as Hugging Face's Trainer groups them). DualOptim's two-state
+    AdamW (``AdamWDecoupleNormal``) is two of these in ``TaskStates``
+    (tests/fixtures/authors)."""
+
+    def __init__(
+        self,
+        params,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decay: list[bool] | None = None,
+    ):
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+        params = list(params)
         self.beta1, self.beta2 = betas
-        self.eps = eps
+        self.eps, self.weight_decay = eps, weight_decay
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
         self.t = 0
+        decay = [p.dim() >= 2 for p in params] if decay is None else decay
+        self.decayed = [i for i, flag in enumerate(decay) if flag] if weight_decay else []
+        self.params = params
 
     def update(self, d: Grads) -> Grads:
         self.t += 1
@@ -59,6 +79,12 @@ class Adam:
         torch._foreach_reciprocal_(u)
         torch._foreach_mul_(u, self.m)
         torch._foreach_div_(u, 1 - self.beta1**self.t)
+        if self.decayed:
+            torch._foreach_add_(
+                [u[i] for i in self.decayed],
+                [self.params[i].detach() for i in self.decayed],
+                alpha=self.weight_decay,
+            )
         return u
 
 

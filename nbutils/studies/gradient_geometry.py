@@ -44,7 +44,16 @@ from .style import color, gdiff_color
 TOL32 = 2.0**-16
 
 # The rules of Fig. 2 (as methods.METHODS names) and of the sign checks.
-FIG2_METHODS = ("GDiff-0.1", "GDiff-0.5", "GDiff-0.9", "LossNorm", "PCGrad", "IMTL-G", "NGDiff")
+FIG2_METHODS = (
+    "GDiff-0.1",
+    "GDiff-0.5",
+    "GDiff-0.9",
+    "LossNorm",
+    "PCGrad (paper)",
+    "PCGrad",
+    "IMTL-G",
+    "NGDiff",
+)
 CHECK_METHODS = (
     "GD",
     "GA",
@@ -53,6 +62,7 @@ CHECK_METHODS = (
     "GDiff-0.9",
     "LossNorm",
     "RLW",
+    "PCGrad (paper)",
     "PCGrad",
     "IMTL-G",
     "NGDiff",
@@ -346,7 +356,7 @@ def random_pair_chunks(
         yield g_r, g_f, draws
 
 
-FORMED = ("NGDiff", "IMTL-G")  # methods whose d is formed explicitly in the random checks
+FORMED = ("NGDiff", "IMTL-G", "PCGrad")  # rules whose margins vanish for parallel pairs: d formed
 
 
 def check_batch(
