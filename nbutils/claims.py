@@ -1,18 +1,607 @@
-"""Claims as a sidecar states them: finite numbers, words where a number has no value.
+"""The sources' claims, one registry, and their verdicts with intervals over runs.
 
-Shared by the studies' ``*_claims`` functions: ``finite_claims`` (NaN and inf, a group
-whose every run diverged, become a sentence saying so) and ``method_summary`` (the final
-numbers per method that the Pareto sweep and the method comparison both report).
+Every claim of the NGDiff paper and of the DualOptim slides that a notebook tests is one
+``Claim``: an id, its source (section, figure, slide), the statement in the source's
+words, the quantity measured per run, a threshold and a direction, and its kind:
+``evidence`` (data could make it fail) or ``sanity`` (true by construction: an identity,
+a counted cost; shown, never counted as evidence).
+
+A notebook measures its claims into a long table, one row per claim and run (``claim``,
+``draw``: the benchmark seed, ``seed``: the unlearning seed, ``value``; ``reference`` for
+ratio statistics), and ``evaluate`` turns it into verdicts: the claim's statistic over
+runs with a 95% interval from a stratified bootstrap (draws as strata, runs resampled
+within them, a fixed random state; ``stats.stratified_bootstrap``), and holds / fails /
+inconclusive by where the interval lies against the threshold (``stats.verdict``). A
+value of NaN is a run that has no value (counted in ``n_runs``, not in ``n_finished``);
+how a diverged run counts is the measuring code's choice, said in ``quantity``.
+
+``for_sidecar`` writes a figure's own claims with every run's value, so that the
+scorecard (``python -m nbutils scorecard``) can pool the same claims over several
+benchmark draws and evaluate them again, draws as strata.
+
+Also here, the formatting every sidecar shares: ``finite_claims`` (NaN becomes words),
+``finite_or`` and ``method_summary``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from . import stats
 from .stats import group_stats
+
+KINDS = ("evidence", "sanity")
+ADAM, SGD = "Adam (the paper's F.3 setting)", "SGD (Algorithm 1 as written)"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a source, as a notebook tests it."""
+
+    id: str
+    notebook: str
+    source: str
+    statement: str
+    quantity: str
+    threshold: float
+    direction: str  # "above", "at_least", "below", "at_most" (stats.verdict)
+    kind: str = "evidence"
+    setting: str = ""
+    statistic: str = "mean"  # STATISTICS key
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"claim {self.id}: unknown statistic {self.statistic!r}")
+        stats.verdict(0.0, 0.0, self.threshold, self.direction)  # checks the direction
+
+
+def _mean(values: np.ndarray, strata: np.ndarray) -> float:
+    return float(np.mean(values[:, 0]))
+
+
+def _all(values: np.ndarray, strata: np.ndarray) -> float:
+    """For "for every ..." statements over exact (noise-free) units: the smallest value."""
+    return float(np.min(values[:, 0]))
+
+
+def _std_ratio(values: np.ndarray, strata: np.ndarray) -> float:
+    """Mean over draws of np.std (ddof 0, DualOptim's parse_result) of ``value`` over
+    seeds, divided by the same of ``reference`` (paired: resampled together)."""
+    groups = [values[strata == s] for s in dict.fromkeys(strata.tolist())]
+    own = np.mean([g[:, 0].std() for g in groups])
+    reference = np.mean([g[:, 1].std() for g in groups])
+    return float(own / reference) if reference > 0 else math.inf
+
+
+STATISTICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "mean": _mean,
+    "all": _all,
+    "std_ratio": _std_ratio,
+}
+EXACT = ("all",)  # statistics of noise-free units: the interval is the point
+
+
+def _c(*args, **kwargs) -> Claim:
+    return Claim(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- the registry
+
+REGISTRY: dict[str, Claim] = {
+    c.id: c
+    for c in [
+        # 00: the setting
+        _c(
+            "ngdiff.sec5_1.no_unlearn_memorizes",
+            "00_tour",
+            "NGDiff Sec. 5.1, Table 1 (No-unlearn row)",
+            "the target model fine-tuned on TOFU ('No-unlearn') reproduces the forget set: "
+            "Verbmem 1.000",
+            "ROUGE-L recall of the target's greedy answers on F (one model per draw)",
+            0.95,
+            "at_least",
+        ),
+        # 01: gradient geometry
+        _c(
+            "ngdiff.lemma4.ngdiff_in_eq7_region",
+            "01_gradient_geometry",
+            "NGDiff Lemma 4",
+            "g_NGDiff satisfies Eq. 7 (g_R.d >= 0 >= g_F.d) for every pair of gradients",
+            "share of random, adversarial and real pairs where NGDiff satisfies Eq. 7",
+            1.0,
+            "at_least",
+            kind="sanity",
+            statistic="all",
+        ),
+        _c(
+            "ngdiff.sec3_2.gdiff_leaves_eq7_on_real_steps",
+            "01_gradient_geometry",
+            "NGDiff Sec. 3.2, Fig. 2",
+            "a static scalarization (GDiff) can leave the region of Eq. 7, so that a step "
+            "raises L_R or lowers L_F",
+            "per run of GDiff-0.5 at its tuned rate (SGD): share of steps outside Eq. 7",
+            0.0,
+            "above",
+            setting=SGD,
+        ),
+        _c(
+            "ngdiff.thm5.part1_small_step_improves_both",
+            "01_gradient_geometry",
+            "NGDiff Theorem 5 (1)",
+            "along g_NGDiff, a small enough step decreases L_R and increases L_F",
+            "per NGDiff run (tuned rate, SGD): share of steps where L_R falls and L_F "
+            "rises at eta = 1e-3 on the step's batches",
+            0.9,
+            "at_least",
+            setting=SGD,
+        ),
+        _c(
+            "ngdiff.thm5.part2_curvature_positive",
+            "01_gradient_geometry",
+            "NGDiff Theorem 5 (2), Remark 4.1",
+            "g_NGDiff^T H g_NGDiff > 0 'empirically holds in most iterations'",
+            "per NGDiff run (tuned rate, SGD): share of steps where the exact (double "
+            "backward) d^T H_R d and d^T H_F d are both positive",
+            0.5,
+            "above",
+            setting=SGD,
+        ),
+        # 02: the Pareto sweep
+        _c(
+            "ngdiff.fig1.no_single_c_balances",
+            "02_pareto_sweep",
+            "NGDiff Sec. 3.1, Fig. 1",
+            "balancing retaining and forgetting is difficult: no GDiff(c) both forgets and "
+            "keeps the retain set",
+            "per seed: the largest ROUGE_R / No-unlearn among the GDiff(c) runs that "
+            "forget (ROUGE_F < 0.1; 0 when none does), over the fine c grid at one rate",
+            0.9,
+            "below",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.fig1.ngdiff_adds_to_gdiff_frontier",
+            "02_pareto_sweep",
+            "NGDiff Fig. 1",
+            "NGDiff (with AutoLR) lies beyond the GDiff(c) frontier",
+            "per seed: hypervolume that NGDiff + AutoLR's final point adds to the frontier "
+            "of the per-c tuned GDiff(c) sweep in ROUGE space (1 - ROUGE_F, ROUGE_R)",
+            0.0,
+            "above",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.fig1.ngdiff_beats_npo",
+            "02_pareto_sweep",
+            "NGDiff Fig. 1, Sec. 5.3",
+            "NGDiff improves on NPO: comparable forgetting with higher utility",
+            "per seed, paired: (1 - ROUGE_F) x ROUGE_R of NGDiff + AutoLR minus that of "
+            "NPO (the area each final point dominates in ROUGE space)",
+            0.0,
+            "above",
+            setting=ADAM,
+        ),
+        # 03: the landscape
+        _c(
+            "ngdiff.fig3.quadratic_in_most_iterations",
+            "03_loss_landscape",
+            "NGDiff Sec. 4.1, Fig. 3",
+            "the quadratic functions in Eq. (6) are well-fitted in most iterations",
+            "per NGDiff run (tuned rate, SGD): share of steps whose least-squares parabola "
+            "of L_R and of L_F along g_NGDiff both have R^2 >= 0.95",
+            0.5,
+            "above",
+            setting=SGD,
+        ),
+        _c(
+            "ngdiff.remark4_1.fitted_curvature_positive",
+            "03_loss_landscape",
+            "NGDiff Remark 4.1",
+            "the condition g_NGDiff^T H g_NGDiff > 0 empirically holds in most iterations",
+            "per NGDiff run (tuned rate, SGD): share of steps where the fitted curvature "
+            "of L_R and of L_F along g_NGDiff are both positive",
+            0.5,
+            "above",
+            setting=SGD,
+        ),
+        _c(
+            "ngdiff.fig3.showcase_fit_curvature_positive",
+            "03_loss_landscape",
+            "NGDiff Fig. 3",
+            "L_R and L_F along their own gradients at step 10 are convex parabolas",
+            "fitted curvature of the showcase (a grid built around the minimum: positive "
+            "by construction); flagged when the fitted eta* is off the exact one by 2x",
+            0.0,
+            "above",
+            kind="sanity",
+            statistic="all",
+            setting=SGD,
+        ),
+        _c(
+            "gen.three_point_probe_recovers_curvature",
+            "03_loss_landscape",
+            "GeN (Bu et al. 2024), used by NGDiff Sec. 4.3",
+            "two extra forward passes estimate g^T d and d^T H d accurately enough to set "
+            "the learning rate",
+            "relative error of GeN's three-point d^T H_R d at AutoLR's own probe size "
+            "(the step's rate) against the exact value (float64 double backward)",
+            0.1,
+            "below",
+            setting=SGD,
+        ),
+        # 04: learning-rate sensitivity
+        *[
+            _c(
+                f"ngdiff.fig6.gdiff_sensitive_to_rate.{opt}",
+                "04_lr_sensitivity",
+                "NGDiff Sec. 1, Appendix A, Fig. 6",
+                "various learning rates can lead to substantial changes in the ROUGE scores "
+                "and loss values even for the same algorithm",
+                "spread (max - min over the fixed rates) of GDiff-0.5's final ROUGE_R, per seed",
+                0.5,
+                "at_least",
+                setting=setting,
+            )
+            for opt, setting in (("adam", ADAM), ("sgd", SGD))
+        ],
+        *[
+            _c(
+                f"ngdiff.fig5.autolr_forgets.{opt}",
+                "04_lr_sensitivity",
+                "NGDiff Sec. 5.4, Fig. 5",
+                "with the AutoLR scheduler we observe a steady reduction in the Verbmem "
+                "(ROUGE forget close to 0)",
+                "final ROUGE_F of NGDiff + AutoLR started from the middle of the rate grid",
+                0.1,
+                "below",
+                setting=setting,
+            )
+            for opt, setting in (("adam", ADAM), ("sgd", SGD))
+        ],
+        *[
+            _c(
+                f"ngdiff.fig5.autolr_beats_best_fixed_rate.{opt}",
+                "04_lr_sensitivity",
+                "NGDiff Sec. 5.4, Fig. 5",
+                "the ROUGE retain is 0.747, which is 19.5% higher than the best results "
+                "without AutoLR",
+                "per seed, paired: final ROUGE_R of NGDiff + AutoLR (from the middle of the "
+                "grid) minus that of NGDiff at the best fixed rate (chosen on held-out "
+                "seeds)",
+                0.0,
+                "above",
+                setting=setting,
+            )
+            for opt, setting in (("adam", ADAM), ("sgd", SGD))
+        ],
+        # 05: the AutoLR trace
+        _c(
+            "ngdiff.fig7.forget_gradient_grows",
+            "05_autolr_trace",
+            "NGDiff Fig. 7, Sec. 4.2",
+            "||g_F|| grows during unlearning while ||g_R|| stays small: a rate that suits "
+            "the start does not suit the end",
+            "per run of NGDiff + AutoLR (tuned start, Adam): ||g_F|| at the last step over "
+            "||g_F|| at the first",
+            10.0,
+            "above",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.fig7.autolr_rate_rises",
+            "05_autolr_trace",
+            "NGDiff Fig. 7, Appendix",
+            "the automatic learning rate is indeed effective, picking up from 5e-5 to around 2e-4",
+            "per run of NGDiff + AutoLR (plain rule, Adam, from the middle of the grid): "
+            "final eta over initial eta",
+            1.0,
+            "above",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.appc1.autolr_overhead_below_10_percent",
+            "05_autolr_trace",
+            "NGDiff Appendix C.1",
+            "if we update the learning rate every 10 iterations ... the overhead is less "
+            "than 10% compared to the regular optimization",
+            "per seed: measured seconds per step of NGDiff + AutoLR (k = 10) over those of "
+            "NGDiff at a fixed rate, minus 1 (timed, not counted)",
+            0.1,
+            "below",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.appc1.autolr_counted_forwards",
+            "05_autolr_trace",
+            "NGDiff Appendix C.1",
+            "3 + 2/10 = 3.2 units of time instead of 3",
+            "extra forward passes per step of the plain rule with k = 10, counted by the "
+            "engine (2/k by construction)",
+            0.2,
+            "at_most",
+            kind="sanity",
+            statistic="all",
+        ),
+        # 06: the method comparison
+        _c(
+            "ngdiff.table1.ngdiff_autolr_forgets",
+            "06_method_comparison",
+            "NGDiff Table 1, Sec. 5.3",
+            "NGDiff remains effective in unlearning F",
+            "final ROUGE_F (Verbmem) of NGDiff + AutoLR",
+            0.1,
+            "below",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.table1.ngdiff_autolr_keeps_utility",
+            "06_method_comparison",
+            "NGDiff Table 1, Sec. 5.3",
+            "NGDiff remains effective in ... maintaining R across the models",
+            "final ROUGE_R / No-unlearn of NGDiff + AutoLR (a diverged run counts 0)",
+            0.9,
+            "at_least",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.table1.gdiff09_fails_to_forget",
+            "06_method_comparison",
+            "NGDiff Table 1, Sec. 5.3",
+            "GDiff-0.9 ... do(es) not unlearn effectively",
+            "final ROUGE_F of GDiff-0.9 at its tuned rate",
+            0.1,
+            "at_least",
+            setting=ADAM,
+        ),
+        *[
+            _c(
+                f"ngdiff.table1.{name}_loses_utility",
+                "06_method_comparison",
+                "NGDiff Table 1, Sec. 5.3-5.4",
+                statement,
+                f"final ROUGE_R / No-unlearn of {label} at its tuned rate (a diverged run "
+                "counts 0)",
+                0.7,
+                "below",
+                setting=ADAM,
+            )
+            for name, label, statement in (
+                ("gdiff01", "GDiff-0.1", "GDiff-0.1 has close to 0 Utility"),
+                ("gdiff05", "GDiff-0.5", "other methods retain only 0 ~ 30% Utility"),
+                ("npo", "NPO", "NPO also experiences a significant drop in Utility"),
+            )
+        ],
+        *[
+            _c(
+                f"ngdiff.table1.ngdiff_autolr_beats_{name}",
+                "06_method_comparison",
+                "NGDiff Table 1, Sec. 5.4",
+                "NGDiff uniquely retains a reasonable Utility ... while other methods "
+                "retain only 0 ~ 30% Utility",
+                f"per seed, paired: final ROUGE_R / No-unlearn of NGDiff + AutoLR minus "
+                f"that of {label}",
+                0.0,
+                "above",
+                setting=ADAM,
+            )
+            for name, label in (("gdiff05", "GDiff-0.5"), ("npo", "NPO"))
+        ],
+        _c(
+            "ngdiff.table3.autolr_lowers_verbmem",
+            "06_method_comparison",
+            "NGDiff Table 3, Sec. 5.4",
+            "all methods exhibit ... a decrease in Verbmem (with AutoLR)",
+            "per seed: mean over the Table 3 methods of the paired change in final ROUGE_F "
+            "with AutoLR minus without (every method, none left out)",
+            0.0,
+            "below",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.table3.autolr_raises_truth_ratio",
+            "06_method_comparison",
+            "NGDiff Table 3, Sec. 5.4",
+            "all methods exhibit an increase in the TruthRatio metric (with AutoLR)",
+            "per seed: mean over the Table 3 methods of the paired change in the retain "
+            "TruthRatio with AutoLR minus without",
+            0.0,
+            "above",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.fig4.ngdiff_keeps_retain_throughout",
+            "06_method_comparison",
+            "NGDiff Fig. 4, Sec. 5.3",
+            "only NGDiff preserve(s) the model utility above 75% ROUGE score",
+            "per run of NGDiff + AutoLR: the lowest ROUGE_R / No-unlearn over the evaluation steps",
+            0.75,
+            "at_least",
+            setting=ADAM,
+        ),
+        _c(
+            "ngdiff.fig4.gdiff07_forgets",
+            "06_method_comparison",
+            "NGDiff Fig. 4, Sec. 5.3",
+            "GDiff with c=0.5 and c=0.7, and NGDiff are effective in unlearning",
+            "final ROUGE_F of GDiff-0.7 at its tuned rate",
+            0.1,
+            "below",
+            setting=ADAM,
+        ),
+        # 07: shared vs decoupled optimizer state
+        _c(
+            "dualoptim.theorem.decoupled_variance_le_shared",
+            "07_momentum_variance",
+            "DualOptim slides, Recipe 2, Theorem",
+            "for all t, Var(theta_D) <= Var(theta_S) under the assumptions (bounded noise, "
+            "same-task correlation <= tau, negligible cross-task correlation, L-smooth)",
+            "per distinct setting (a, eta, tau; rho = 0; sigma drops out) of the exact "
+            "covariance recursion: 1 when decoupled <= shared at every t for theta_f and "
+            "theta_r, 0 otherwise (divergence of either counts as 0)",
+            1.0,
+            "at_least",
+            statistic="all",
+        ),
+        _c(
+            "dualoptim.recipe1.forget_gradients_larger",
+            "07_momentum_variance",
+            "DualOptim slides, Recipe 1",
+            "there is a big discrepancy between the gradients on L_f and the ones on L_r",
+            "per seed of Alternate (Adam, official protocol 1:5): median ||grad L_f|| over "
+            "median ||grad L_r||",
+            10.0,
+            "above",
+        ),
+        *[
+            _c(
+                f"dualoptim.slides.{scheme}_more_stable.{schedule}",
+                "07_momentum_variance",
+                "DualOptim slides, Recipe 2, Algorithm 1, image tables (Std)",
+                "mixing the statistics ... may cause unstable performance; decoupled "
+                "optimizer states give a smaller Std over runs",
+                f"np.std over seeds (ddof 0) of the final ROUGE_R of {label} over that of "
+                f"Alternate, each at its own tuned forget rate (official protocol, "
+                f"T_f:T_r = {schedule.replace('to', ':')})",
+                1.0,
+                "below",
+                statistic="std_ratio",
+                setting=f"DualOptim's official protocol, {schedule.replace('to', ':')}",
+            )
+            for scheme, label in (("dualoptim", "DualOptim"), ("dualoptim_plus", "DualOptim+"))
+            for schedule in ("1to5", "1to1")
+        ],
+        # 08: images
+        _c(
+            "ngdiff.table4.all_methods_forget_the_class",
+            "08_vision_unlearning",
+            "NGDiff Appendix D, Table 4",
+            "all methods successfully reduce the forget accuracy to 0",
+            "per seed: the largest final FA over the Table 4 methods (class task)",
+            0.1,
+            "below",
+            setting=SGD,
+        ),
+        _c(
+            "ngdiff.table4.ngdiff_highest_retain_accuracy",
+            "08_vision_unlearning",
+            "NGDiff Appendix D, Table 4",
+            "the retaining accuracy of NGDiff remains the highest",
+            "per seed, paired: RA of NGDiff (+ AutoLR, the better of the two) minus the "
+            "best RA of the other methods that forget (FA < 0.1), class task",
+            0.0,
+            "above",
+            setting=SGD,
+        ),
+    ]
+}
+
+
+def claim(claim_id: str) -> Claim:
+    """A claim by id, with a clear error for an unknown one."""
+    if claim_id not in REGISTRY:
+        raise KeyError(f"unknown claim id {claim_id!r}; see nbutils.claims.REGISTRY")
+    return REGISTRY[claim_id]
+
+
+def of_notebook(stem: str) -> list[Claim]:
+    return [c for c in REGISTRY.values() if c.notebook == stem]
+
+
+# --------------------------------------------------------------------------- verdicts
+
+MEASUREMENT_COLUMNS = ("claim", "draw", "seed", "value")
+
+
+def measurement(claim_id: str, draw: int, values, seeds=None, references=None) -> pd.DataFrame:
+    """Rows of a measurement table for one claim and one draw: one per run (``values``,
+    with its ``seeds``; 0, 1, ... when not given) and, for ratio statistics, the paired
+    ``references``."""
+    claim(claim_id)
+    values = list(values)
+    rows = pd.DataFrame(
+        {
+            "claim": claim_id,
+            "draw": draw,
+            "seed": list(seeds) if seeds is not None else list(range(len(values))),
+            "value": np.asarray(values, dtype=float),
+        }
+    )
+    if references is not None:
+        rows["reference"] = np.asarray(list(references), dtype=float)
+    return rows
+
+
+def evaluate(measurements: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim of ``measurements``: the registry's fields, ``value`` (the
+    claim's statistic over runs), ``low``/``high`` (95% stratified bootstrap interval;
+    the point itself for exact statistics), ``n_runs``, ``n_finished`` (runs with a
+    value), ``n_draws`` and ``verdict``."""
+    rows = []
+    for claim_id, part in measurements.groupby("claim", sort=False):
+        spec = claim(claim_id)
+        paired = "reference" in part and part["reference"].notna().any()
+        columns = ["value", "reference"] if paired else ["value"]
+        table = part[columns].to_numpy(dtype=float)
+        finite = np.isfinite(table).all(axis=1)
+        strata = part["draw"].to_numpy()
+        statistic = STATISTICS[spec.statistic]
+        if not finite.any():
+            point = low = high = math.nan
+        elif spec.statistic in EXACT:
+            point = statistic(table[finite], strata[finite])
+            low = high = point
+        else:
+            point, low, high = stats.stratified_bootstrap(table[finite], strata[finite], statistic)
+        rows.append(
+            {
+                **asdict(spec),
+                "value": point,
+                "low": low,
+                "high": high,
+                "n_runs": len(part),
+                "n_finished": int(finite.sum()),
+                "n_draws": int(part["draw"].nunique()),
+                "verdict": stats.verdict(low, high, spec.threshold, spec.direction),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def for_sidecar(verdicts: pd.DataFrame, measurements: pd.DataFrame, ids: list[str]) -> dict:
+    """The claims a figure shows, as its sidecar carries them: per id the verdict row and
+    every run's value (``runs``), which the scorecard pools over draws."""
+    out = {}
+    for claim_id in ids:
+        row = verdicts[verdicts["id"] == claim_id].iloc[0].to_dict()
+        runs = measurements[measurements["claim"] == claim_id].drop(columns="claim")
+        out[claim_id] = {**row, "runs": runs.to_dict(orient="records")}
+    return finite_claims(out)
+
+
+def runs_of(sidecar_claims: dict) -> pd.DataFrame:
+    """The measurement table back from sidecar claims (``for_sidecar``'s ``runs``)."""
+    parts = [
+        pd.DataFrame(entry["runs"]).assign(claim=claim_id)
+        for claim_id, entry in sidecar_claims.items()
+        if isinstance(entry, dict) and "runs" in entry and claim_id in REGISTRY
+    ]
+    if not parts:
+        return pd.DataFrame(columns=MEASUREMENT_COLUMNS)
+    table = pd.concat(parts, ignore_index=True)
+    for column in ("value", "reference"):  # a run without a value was written as words
+        if column in table:
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    return table
+
+
+# --------------------------------------------------------------------------- formatting
 
 SUMMARY_COLUMNS = {
     "rouge_forget": "rouge_forget",
@@ -27,6 +616,8 @@ def finite_claims(values: dict) -> dict:
     for key, value in values.items():
         if isinstance(value, dict):
             out[key] = finite_claims(value)
+        elif isinstance(value, list):
+            out[key] = [finite_claims(v) if isinstance(v, dict) else v for v in value]
         elif isinstance(value, (float, np.floating)) and not math.isfinite(value):
             out[key] = "not finite (every run diverged)"
         else:

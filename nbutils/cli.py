@@ -1,22 +1,28 @@
-"""``python -m nbutils``: list the notebooks and their figures; run them through papermill.
+"""``python -m nbutils``: list the notebooks and their figures; run them through papermill;
+the scorecard of every claim over several benchmark draws.
 
     python -m nbutils list
-    python -m nbutils run NOTEBOOK|all [--smoke] [--seed N] [--out DIR] [-p KEY VALUE]...
+    python -m nbutils run NOTEBOOK|all [--smoke] [--seed N] [--out DIR] [--jobs N] [-p KEY VALUE]...
+    python -m nbutils scorecard [--seeds A B ...] [--smoke] [--jobs N] [--claims ID ...]
 
 Every parameter is validated against the notebooks' declared parameters before any
 notebook starts. Executed notebooks go to ``build/``; figures to ``figures/`` or
 ``--out``. A failed notebook makes the command exit 1, naming the notebook and cell.
+``--jobs N`` runs N notebooks at once, the machine's cores divided among them (torch
+threads per kernel); runs they share are computed once (the run cache's locks).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import catalog
+from . import catalog, scorecard, session
 from .core import paths
 from .params import validate
 
@@ -106,34 +112,115 @@ def cmd_list(_args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
+def threads_per_job(jobs: int) -> int:
+    """torch threads for each of ``jobs`` notebooks at once: the cores divided among them."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def check_jobs(jobs: int) -> int:
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    return jobs
+
+
+def run_all(runs: list[tuple], build: Path, jobs: int = 1) -> dict[str, str]:
+    """Execute planned notebooks, ``jobs`` at a time (00_tour, which fine-tunes the
+    targets every other notebook loads, first and alone). Returns the failures by
+    notebook (the error, naming the cell); the others still run."""
+    if check_jobs(jobs) > 1:
+        os.environ[session.THREADS_VARIABLE] = str(threads_per_job(jobs))
+    failures: dict[str, str] = {}
+
+    def one(item) -> None:
+        entry, values = item
+        print(f"running {entry.stem} (seed {values['seed']}) ...", flush=True)
+        try:
+            seconds = run_notebook(entry, values, build)
+        except RuntimeError as err:
+            print(f"FAILED: {err}", file=sys.stderr, flush=True)
+            failures[entry.stem] = str(err).splitlines()[0]
+            return
+        print(f"  {entry.stem} done in {seconds:.1f} s -> {values['out_dir']}", flush=True)
+
+    first = [r for r in runs if r[0].stem == "00_tour"]
+    rest = [r for r in runs if r[0].stem != "00_tour"]
+    for item in first:
+        one(item)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, rest))
+    return failures
+
+
+def _overrides(args, out: str) -> dict:
     overrides = {k: parse_value(v) for k, v in args.param}
     if args.smoke:
         overrides["smoke"] = True
+    overrides["out_dir"] = out
+    return overrides
+
+
+def cmd_run(args) -> int:
+    overrides = _overrides(
+        args, str(Path(args.out).resolve()) if args.out else str(paths.figures_dir())
+    )
     if args.seed is not None:
         overrides["seed"] = args.seed
-    overrides["out_dir"] = str(Path(args.out).resolve()) if args.out else str(paths.figures_dir())
     names = list(catalog.NOTEBOOKS) if args.notebook == "all" else [args.notebook]
     try:
+        check_jobs(args.jobs)
         runs = plan(names, overrides)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     build = Path(args.build) if args.build else paths.build_dir()
-    failures = []
-    for e, values in runs:
-        print(f"running {e.stem} ...", flush=True)
-        try:
-            seconds = run_notebook(e, values, build)
-        except RuntimeError as err:
-            print(f"FAILED: {err}", file=sys.stderr, flush=True)
-            failures.append(e.stem)
-            continue
-        print(f"  done in {seconds:.1f} s; figures: {', '.join(e.figures)} -> {values['out_dir']}")
+    failures = run_all(runs, build, args.jobs)
     if failures:
         print(f"error: {len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_scorecard(args) -> int:
+    """Run the notebooks that measure the claims on every draw, then the scorecard."""
+    started = time.perf_counter()
+    official = not args.smoke and args.out is None
+    out = (
+        Path(args.out).resolve()
+        if args.out
+        else (paths.figures_dir() if official else paths.build_dir() / "scorecard")
+    )
+    build = Path(args.build) if args.build else paths.build_dir()
+    try:
+        check_jobs(args.jobs)
+        draws = scorecard.check_draws(args.seeds)
+        ids = scorecard.check_claim_ids(args.claims)
+        stems = scorecard.notebooks_for(ids)
+        planned = {
+            draw: plan(
+                stems,
+                {**_overrides(args, str(scorecard.draw_dir(draw, out, build))), "seed": draw},
+            )
+            for draw in draws
+        }
+    except (ValueError, KeyError) as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    failed: dict[int, dict[str, str]] = {}
+    measurements = []
+    for draw in draws:
+        print(f"== draw {draw}", flush=True)
+        failed[draw] = run_all(planned[draw], build / "notebooks" / f"draw-{draw}", args.jobs)
+        folder = scorecard.draw_dir(draw, out, build)
+        measurements.append(scorecard.collect(draw, folder, stems, failed[draw]))
+    rows = scorecard.build(measurements, ids, draws, failed)
+    text = scorecard.write(
+        out, rows, draws, failed, scorecard.provenance(started, args.jobs, args.smoke)
+    )
+    if official and not args.claims:
+        scorecard.update_readme(text)
+    print(text)
+    print(f"scorecard -> {out}/scorecard.{{json,md,png}}")
+    return 1 if any(failed.values()) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="base seed")
     run.add_argument("--out", help="folder for figures and sidecars (default: figures/)")
     run.add_argument("--build", help="folder for executed notebooks (default: build/)")
+    run.add_argument("--jobs", type=int, default=1, help="notebooks at once (default 1)")
     run.add_argument(
         "-p",
         "--param",
@@ -158,6 +246,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="set a notebook parameter",
     )
     run.set_defaults(func=cmd_run)
+    card = sub.add_parser(
+        "scorecard", help="every claim on several benchmark draws, with intervals and verdicts"
+    )
+    card.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=list(scorecard.DEFAULT_DRAWS),
+        help="benchmark draws (default: 0 1 2)",
+    )
+    card.add_argument("--smoke", action="store_true", help="smoke size: minutes in all")
+    card.add_argument("--jobs", type=int, default=1, help="notebooks at once (default 1)")
+    card.add_argument("--claims", nargs="+", help="report only these claim ids")
+    card.add_argument(
+        "--out", help="folder for the scorecard and draw 0's figures (default: figures/)"
+    )
+    card.add_argument("--build", help="folder for executed notebooks and the other draws")
+    card.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="set a notebook parameter (every draw)",
+    )
+    card.set_defaults(func=cmd_scorecard)
     return parser
 
 

@@ -27,7 +27,7 @@ SMOKE_TARGET = TargetSettings(
 )
 PROTOCOL = Protocol()
 SMOKE_PROTOCOL = Protocol(
-    steps=6, batch_size=8, eval_retain=20, max_new_tokens=24, lr_grid=(0.03, 0.3)
+    steps=6, batch_size=8, eval_retain=20, max_new_tokens=24, lr_grid=(0.03, 0.3), tuning_seeds=1
 )
 
 # The paper's scale (NGDiff Sec. 5.1 and Appendix F.3): Phi-1.5 fine-tuned on TOFU with
@@ -137,6 +137,7 @@ def protocol(session, **overrides) -> Protocol:
             eval_retain=SMOKE_PROTOCOL.eval_retain,
             max_new_tokens=SMOKE_PROTOCOL.max_new_tokens,
             lr_grid=base.lr_grid[-2:] if _paper(session) else SMOKE_PROTOCOL.lr_grid,
+            tuning_seeds=SMOKE_PROTOCOL.tuning_seeds,
         )
     return replace(base, **overrides)
 

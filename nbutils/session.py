@@ -6,7 +6,7 @@ A notebook's validation cell calls ``setup(notebook, **parameters)``; afterwards
 
 from __future__ import annotations
 
-import platform
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +14,13 @@ from pathlib import Path
 import torch
 
 from . import catalog
-from .core.runtime import resolve_device, resolve_dtype, seed_everything
+from .core.runtime import machine, resolve_device, resolve_dtype, seed_everything
 from .params import validate
 from .presets import expand_scale
 from .studies.style import set_style
 
 _ACTIVE: Session | None = None
+THREADS_VARIABLE = "NBUTILS_THREADS"  # torch threads of a notebook's kernel
 
 
 @dataclass
@@ -48,8 +49,7 @@ class Session:
             "smoke": self.smoke,
             "device": str(self.device),
             "wall_time_s": round(self.elapsed(), 2),
-            "torch_threads": torch.get_num_threads(),
-            "machine": f"{platform.system()} {platform.machine()}",
+            **machine(),
             "cuda_device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else None,
         }
 
@@ -64,6 +64,8 @@ def setup(notebook: str, **params) -> Session:
     device = resolve_device(values["device"])
     if "dtype" in values:
         resolve_dtype(values["dtype"], device)  # half precision only on CUDA
+    if THREADS_VARIABLE in os.environ:  # set by ``python -m nbutils run --jobs N``
+        torch.set_num_threads(int(os.environ[THREADS_VARIABLE]))
     seed_everything(values["seed"])
     set_style()
     _ACTIVE = Session(entry.stem, values, device, Path(values["out_dir"]).expanduser().resolve())

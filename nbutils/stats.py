@@ -151,6 +151,12 @@ def ratio_interval(ratio, n: int, confidence: float = 0.95):
 # --------------------------------------------------------------------------- rates
 
 
+def rates_that_diverged(table: pd.DataFrame) -> pd.Series:
+    """Rows of a rate table with a diverged run: ``diverged`` counts (a median table)
+    or ``diverged_at`` (one run per rate)."""
+    return table["diverged"] > 0 if "diverged" in table else diverged_mask(table)
+
+
 def choose_rate(
     table: pd.DataFrame,
     forget: str = "rouge_forget",
@@ -164,8 +170,7 @@ def choose_rate(
     remaining ties go to the smaller rate. Returns the rate and, in words, the rule that
     picked it (``names`` of the two metrics). Raises ``ValueError`` when every rate
     diverged."""
-    diverged = table["diverged"] > 0 if "diverged" in table else diverged_mask(table)
-    usable = table[~diverged & table[forget].notna() & table[keep].notna()]
+    usable = table[~rates_that_diverged(table) & table[forget].notna() & table[keep].notna()]
     if usable.empty:
         raise ValueError(f"every rate of the grid diverged: {list(table.lr)}")
     forgetting = usable[forgets(usable[forget])]
@@ -174,3 +179,96 @@ def choose_rate(
         return float(best.lr), f"highest {names[1]} among rates with {names[0]} < {FORGET_BELOW}"
     best = usable.sort_values([forget, keep, "lr"], ascending=[True, False, True]).iloc[0]
     return float(best.lr), f"no rate reached {names[0]} < {FORGET_BELOW}: lowest {names[0]}"
+
+
+# --------------------------------------------------------------------------- verdicts
+
+CONFIDENCE = 0.95
+BOOTSTRAP_REPS = 2000
+BOOTSTRAP_SEED = 0
+VERDICTS = ("holds", "fails", "inconclusive")
+
+
+def stratified_bootstrap(
+    values,
+    strata,
+    statistic=None,
+    *,
+    reps: int = BOOTSTRAP_REPS,
+    confidence: float = CONFIDENCE,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float, float]:
+    """Point estimate and percentile interval of ``statistic`` over runs, resampling runs
+    within each stratum (benchmark draws as strata, unlearning seeds as runs), as
+    rliable's ``get_interval_estimates`` does, with a fixed random state.
+
+    ``values``: one row per run (a 1-D array, or 2-D with a run's paired columns kept
+    together); rows with a non-finite entry are dropped first (NaN everywhere without
+    one). ``statistic(values, strata)`` maps the (resampled) rows and their strata to a
+    number; the default is the mean of the first column. A stratum with one run
+    contributes that run to every resample."""
+    values = np.asarray(values, dtype=float)
+    values = values.reshape(len(values), -1)
+    strata = np.asarray(strata)
+    keep = np.isfinite(values).all(axis=1)
+    values, strata = values[keep], strata[keep]
+    if statistic is None:
+        statistic = lambda v, s: float(np.mean(v[:, 0]))  # noqa: E731
+    if len(values) == 0:
+        return math.nan, math.nan, math.nan
+    point = float(statistic(values, strata))
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(strata == s) for s in dict.fromkeys(strata.tolist())]
+    draws = np.empty(reps)
+    for i in range(reps):
+        rows = np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups])
+        draws[i] = statistic(values[rows], strata[rows])
+    tail = (1 - confidence) / 2
+    low, high = np.nanquantile(draws, [tail, 1 - tail])
+    return point, float(low), float(high)
+
+
+def verdict(low: float, high: float, threshold: float, direction: str) -> str:
+    """Where the interval lies against the threshold: the claim *holds* when the whole
+    interval is on its side (``direction`` "above": value > threshold; "below": value <
+    threshold; "at_least" / "at_most" include the threshold), *fails* when the whole
+    interval is on the other side, and is *inconclusive* otherwise (or without an
+    interval)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "inconclusive"
+    sides = {
+        "above": (low > threshold, high <= threshold),
+        "at_least": (low >= threshold, high < threshold),
+        "below": (high < threshold, low >= threshold),
+        "at_most": (high <= threshold, low > threshold),
+    }
+    if direction not in sides:
+        raise ValueError(f"direction must be one of {list(sides)}, got {direction!r}")
+    holds, fails = sides[direction]
+    return "holds" if holds else "fails" if fails else "inconclusive"
+
+
+def paired_differences(table: pd.DataFrame, value: str, a: str, b: str, by: str = "label"):
+    """``value`` of ``a`` minus that of ``b`` for every (draw, seed) both ran: the paired
+    comparison the engine's seeded streams allow (equal seeds, equal batches). Returns a
+    frame with ``draw``, ``seed`` and ``difference`` (NaN where either diverged)."""
+    keys = [k for k in ("draw", "seed") if k in table]
+    left = table[table[by] == a].set_index(keys)[value]
+    right = table[table[by] == b].set_index(keys)[value]
+    both = left.index.intersection(right.index)
+    out = (left.loc[both] - right.loc[both]).rename("difference").reset_index()
+    if "draw" not in out:
+        out["draw"] = 0
+    return out
+
+
+def probability_of_improvement(x, y) -> float:
+    """P(X > Y) + P(X = Y) / 2 estimated over all pairs: the Mann-Whitney U statistic
+    divided by n_x n_y (rliable's ``probability_of_improvement``)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if not (x.size and y.size):
+        return math.nan
+    greater = (x[:, None] > y[None, :]).sum()
+    ties = (x[:, None] == y[None, :]).sum()
+    return float((greater + 0.5 * ties) / (x.size * y.size))

@@ -103,3 +103,21 @@ def test_the_attack_balances_members_and_nonmembers():
     assert list(classes) == [0, 1] and list(counts) == [10, 10]
     with pytest.raises(ValueError, match="at least one member"):
         mia.fit_attack(members[:0], nonmembers)
+
+
+def test_softmax_entropy_by_hand():
+    logits = torch.tensor([[0.0, 0.0], [100.0, 0.0]])
+    np.testing.assert_allclose(mia.softmax_entropy(logits), [math.log(2), 0.0], atol=1e-12)
+
+
+def test_entropy_attack_calls_confident_samples_members():
+    """The official attack: confident (low-entropy) retain samples are members, unsure
+    test samples are not; a confident forget set is called member, an unsure one not."""
+    gen = torch.Generator().manual_seed(0)
+    confident = lambda n: (
+        torch.randn(n, 10, generator=gen) + torch.eye(10)[torch.arange(n) % 10] * 20
+    )  # noqa: E731
+    unsure = lambda n: torch.randn(n, 10, generator=gen) * 0.1  # noqa: E731
+    retain, test = confident(300), unsure(100)  # unbalanced on purpose: class_weight="balanced"
+    assert mia.entropy_member_share(confident(50), retain, test) == 1.0
+    assert mia.entropy_member_share(unsure(50), retain, test) == 0.0

@@ -284,3 +284,47 @@ def test_variance_and_grid_claims_and_verdict_by_hand():
     assert "does not hold" in momentum.theorem_verdict(claims, counts)
     claims["share_t_decoupled_le_shared"] = 0.96
     assert "-> holds" in momentum.theorem_verdict(claims, counts)
+
+
+def test_linear_schedule_is_hugging_faces():
+    from nbutils.engine.alternator import linear_schedule
+
+    factor = linear_schedule(10, 2)
+    assert [factor(t) for t in range(11)] == pytest.approx(
+        [0.0, 0.5, 1.0, 7 / 8, 6 / 8, 5 / 8, 4 / 8, 3 / 8, 2 / 8, 1 / 8, 0.0]
+    )
+    assert linear_schedule(4, 0)(0) == 1.0
+    with pytest.raises(ValueError, match="warmup"):
+        linear_schedule(3, 3)
+
+
+def test_alternator_clips_each_gradient_and_scales_the_rate():
+    theta = torch.zeros(2, dtype=torch.float64)
+    gradient = lambda task: ([torch.tensor([3.0, 4.0], dtype=torch.float64)], {})  # noqa: E731
+    alternator = Alternator(
+        [theta],
+        TaskStates.shared(optim.SGD([theta])),
+        gradient,
+        lr_forget=1.0,
+        lr_retain=1.0,
+        schedule=lambda t: 0.5,
+        clip_norm=1.0,
+    )
+    row = alternator.step(0)
+    # |g| = 5 clipped to 1 (by 1 / (5 + 1e-6)), then half the rate
+    torch.testing.assert_close(
+        theta, -0.5 * torch.tensor([0.6, 0.8], dtype=torch.float64), rtol=1e-5, atol=0
+    )
+    assert row == {"task": "forget", "lr": 0.5}
+
+
+def test_weight_decay_reaches_every_adam_like_state():
+    w = torch.ones(2, 2, dtype=torch.float64)
+    zero = [torch.zeros(2, 2, dtype=torch.float64)]
+    for scheme in ("alternate", "dualoptim", "dualoptim+"):
+        states = optim.make_states(scheme, [w], "adam", weight_decay=0.01)
+        for task in ("forget", "retain"):
+            # a zero gradient: the update is the decay alone, 0.01 theta
+            torch.testing.assert_close(states.update(task, zero)[0], 0.01 * w)
+    sgd = optim.make_states("alternate", [w], "sgd", weight_decay=0.01)
+    torch.testing.assert_close(sgd.update("forget", zero)[0], zero[0])  # SGD: no decay

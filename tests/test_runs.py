@@ -69,7 +69,32 @@ def test_tuning_uses_a_held_out_seed(monkeypatch):
     original = X.run_config
     monkeypatch.setattr(X, "run_config", lambda *a: seen.append(a[4]) or original(*a))
     X.tune_lm(None, None, "NGDiff", X.Protocol(lr_grid=(0.1,)), seed=2)
-    assert seen == [1002]
+    assert seen == [1002, 1003, 1004]  # three held-out seeds by default
+
+
+def test_tuning_takes_the_median_over_held_out_seeds_and_drops_rates_that_diverge_once(
+    monkeypatch,
+):
+    """One lucky held-out seed cannot pick a rate: the rule reads the median; a rate
+    that diverges on any held-out seed is never chosen."""
+    outcomes = {  # (rouge_forget, rouge_retain) per held-out seed 1000, 1001, 1002
+        0.1: [(0.05, 0.9), (0.3, 0.9), (0.2, 0.9)],  # forgets on one seed only
+        0.3: [(0.0, 0.8), (0.05, 0.7), (0.08, 0.75)],  # forgets on all: median R 0.75
+        1.0: [(0.0, 0.99), (0.0, 0.99), (0.0, None)],  # diverges once
+    }
+
+    def fake_run(target, bench, config, protocol, seed):
+        forget, retain = outcomes[config.lr][seed - 1000]
+        history = pd.DataFrame([{"step": 0, "rouge_forget": forget, "rouge_retain": retain}])
+        diverged = None if retain is not None else 3
+        return Run(config.label, seed, history, 0.0, diverged, config=config)
+
+    monkeypatch.setattr(X, "run_config", fake_run)
+    tuning = X.tune_lm(None, None, "NGDiff", X.Protocol(lr_grid=tuple(outcomes)), seed=0)
+    assert tuning.lr == 0.3 and "median over 3 held-out seeds" in tuning.rule
+    table = tuning.table.set_index("lr")
+    assert table.loc[0.1, "rouge_forget"] == 0.2 and table.loc[1.0, "diverged"] == 1
+    assert len(tuning.runs) == 9
 
 
 def test_evaluate_target_follows_the_protocol(small_bench, small_target):

@@ -167,3 +167,57 @@ def test_bands_skip_missing_rows_and_have_zero_width_for_one_seed(band_histories
     assert rouge.iloc[1]["mean"] == pytest.approx(0.25)
     single = stats.bands(band_histories.query("seed == 0"), "loss_forget")
     assert (single["low"] == single["mean"]).all() and (single["n"] == 1).all()
+
+
+def test_stratified_bootstrap_known_answers():
+    # a constant has no spread: the interval is the point
+    assert stats.stratified_bootstrap([0.3] * 6, [0, 0, 0, 1, 1, 1]) == (0.3, 0.3, 0.3)
+    values, strata = [0.0, 1.0, 0.0, 1.0], [0, 0, 1, 1]
+    point, low, high = stats.stratified_bootstrap(values, strata)
+    assert point == 0.5 and 0.0 <= low < 0.5 < high <= 1.0
+    # a fixed random state: the same numbers twice
+    assert stats.stratified_bootstrap(values, strata) == (point, low, high)
+    # strata are kept: one run per stratum is that run in every resample
+    assert stats.stratified_bootstrap([0.2, 0.8], ["a", "b"]) == (0.5, 0.5, 0.5)
+    # non-finite runs are dropped; none left: NaN
+    assert stats.stratified_bootstrap([np.nan, 0.4], [0, 0])[0] == 0.4
+    assert all(math.isnan(v) for v in stats.stratified_bootstrap([np.nan], [0]))
+
+
+def test_stratified_bootstrap_keeps_paired_columns_together():
+    table = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    ratio = lambda v, s: float(v[:, 0].sum() / v[:, 1].sum())  # noqa: E731
+    assert stats.stratified_bootstrap(table, [0, 0, 0], ratio) == (1.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "low, high, direction, expected",
+    [
+        (0.01, 0.05, "below", "holds"),
+        (0.12, 0.3, "below", "fails"),
+        (0.05, 0.2, "below", "inconclusive"),
+        (0.1, 0.2, "below", "fails"),  # at the threshold: not below
+        (0.1, 0.2, "at_least", "holds"),
+        (0.0, 0.05, "at_least", "fails"),
+        (0.2, 0.3, "above", "holds"),
+        (0.05, 0.1, "at_most", "holds"),
+        (math.nan, 0.1, "below", "inconclusive"),
+    ],
+)
+def test_verdict_by_where_the_interval_lies(low, high, direction, expected):
+    assert stats.verdict(low, high, 0.1, direction) == expected
+
+
+def test_paired_differences_and_probability_of_improvement():
+    table = pd.DataFrame(
+        {
+            "label": ["a", "a", "b", "b", "b"],
+            "seed": [0, 1, 0, 1, 2],
+            "x": [0.9, 0.5, 0.4, 0.7, 1.0],
+        }
+    )
+    diff = stats.paired_differences(table, "x", "a", "b")
+    assert diff.seed.tolist() == [0, 1] and diff.difference.tolist() == pytest.approx([0.5, -0.2])
+    # x > y in 4 of 6 pairs (1>0, 2>0, 3>0, 3>2), one tie (2 = 2): (4 + 0.5) / 6
+    assert stats.probability_of_improvement([1, 2, 3], [0, 2]) == pytest.approx(0.75)
+    assert math.isnan(stats.probability_of_improvement([], [1.0]))

@@ -207,9 +207,11 @@ def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 @torch.no_grad()
 def evaluate(model, data: Digits, split: Split, seed: int = 0) -> dict[str, float]:
-    """FA, RA, TA and MIA (fractions); with a forgotten class also TA on that class
-    (``TA_forgotten``) and on the others (``TA_rest``). One forward pass per set; the
-    attack's balancing sample is drawn with ``seed``."""
+    """FA, RA, TA and MIA (fractions): ``MIA`` ours (``mia.member_share_of``: loss and
+    confidence, balanced by a sample drawn with ``seed``) and ``MIA_entropy`` the
+    official DualOptim attack (``mia.entropy_member_share``). With a forgotten class
+    also TA on that class (``TA_forgotten``) and on the others (``TA_rest``). One
+    forward pass per set."""
     with cpu_threads(1):
         logits = {name: (model(x), y) for name, (x, y) in split.sets(data).items()}
     features = {name: mia.features(*pair) for name, pair in logits.items()}
@@ -218,6 +220,9 @@ def evaluate(model, data: Digits, split: Split, seed: int = 0) -> dict[str, floa
         "RA": _accuracy(*logits["retain"]),
         "TA": _accuracy(*logits["test"]),
         "MIA": mia.member_share_of(features["forget"], features["retain"], features["test"], seed),
+        "MIA_entropy": mia.entropy_member_share(
+            logits["forget"][0], logits["retain"][0], logits["test"][0]
+        ),
     }
     if split.forget_class is not None:
         test_logits, test_labels = logits["test"]

@@ -1,11 +1,14 @@
-"""Plain JSON for sidecars and caches: ``to_jsonable`` and atomic writes."""
+"""Plain JSON for sidecars and caches: ``to_jsonable``, atomic writes, and ``computing``,
+which lets one process compute a cache entry while others that want it wait."""
 
 from __future__ import annotations
 
 import math
 import os
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +55,57 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _stale(lock: Path, max_age: float) -> bool:
+    """A lock whose process is gone (or that is older than ``max_age`` seconds)."""
+    try:
+        pid = int(lock.read_text() or 0)
+        age = time.time() - lock.stat().st_mtime
+    except (OSError, ValueError):
+        return False  # just being written, or just removed: look again
+    if age > max_age:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@contextmanager
+def computing(target: Path, poll: float = 0.5, max_age: float = 6 * 3600) -> Iterator[bool]:
+    """One process computes what ``target`` (a cache file or folder) will hold; the others
+    wait for it instead of computing it again (notebooks run in parallel share runs).
+
+    Yields True to the process that holds the lock (``target + ".lock"``, created
+    exclusively, removed on exit): it should compute and write ``target``. Yields False
+    when ``target`` exists, already or after waiting: read it. A lock left by a process
+    that died is taken over."""
+    lock = target.with_name(target.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        if target.exists():
+            mine = False
+            break
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _stale(lock, max_age):
+                lock.unlink(missing_ok=True)
+            else:
+                time.sleep(poll)
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        mine = not target.exists()  # written between the look and the lock: read it
+        if not mine:
+            lock.unlink(missing_ok=True)
+        break
+    try:
+        yield mine
+    finally:
+        if mine:
+            lock.unlink(missing_ok=True)

@@ -1,5 +1,6 @@
-"""A membership-inference attack (the slides' MIA column): logistic regression on
-per-sample loss and confidence.
+"""Membership-inference attacks (the slides' MIA column): ours, logistic regression on
+per-sample loss and confidence, and the official one of the DualOptim code
+(``entropy_member_share``: logistic regression on the entropy of the softmax).
 
 The attack is fitted, for each model under evaluation, on that model's outputs for
 known members (retain-train images) and known non-members (test images), balanced by
@@ -98,3 +99,27 @@ def forget_member_share(model, members, nonmembers, forget, seed: int = 0) -> fl
         model_features(model, *nonmembers),
         seed,
     )
+
+
+def softmax_entropy(logits: torch.Tensor) -> np.ndarray:
+    """Entropy of the softmax of each row of ``logits`` (n, classes), in nats, as the
+    official code's ``entropy`` (0 log 0 = 0)."""
+    p = logits.detach().double().softmax(dim=1)
+    terms = torch.where(p > 0, p * p.log(), torch.zeros_like(p))
+    return (-terms.sum(dim=1)).cpu().numpy()
+
+
+def entropy_member_share(
+    forget_logits: torch.Tensor, retain_logits: torch.Tensor, test_logits: torch.Tensor
+) -> float:
+    """The official MIA of CityU-MLO/DualOptim (``ImageClassification/evaluation/MIA.py``,
+    ``get_membership_attack_prob`` with metrics="entropy"): one feature, the softmax
+    entropy; ``LogisticRegression(class_weight="balanced", solver="lbfgs")`` fitted on
+    the full retain set (members, 1) against the full test set (non-members, 0); the
+    share of forget samples it predicts members (their log prints this share; their
+    tables show it times 100)."""
+    x = np.concatenate([softmax_entropy(retain_logits), softmax_entropy(test_logits)])
+    y = np.concatenate([np.ones(len(retain_logits)), np.zeros(len(test_logits))])
+    attack = LogisticRegression(class_weight="balanced", solver="lbfgs")
+    attack.fit(x.reshape(-1, 1), y)
+    return float(attack.predict(softmax_entropy(forget_logits).reshape(-1, 1)).mean())

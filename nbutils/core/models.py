@@ -2,7 +2,8 @@
 
 The target ("No-unlearn") is a causal LM fine-tuned on F and R until it has memorized
 both (DESIGN.md, data flow step 2). Targets are cached on disk under a key that hashes
-everything that determines them; a cached target is written atomically, checked
+everything that determines them (one process trains a target while the others that want
+it wait: ``jsonio.computing``); a cached target is written atomically, checked
 against its SHA-256 and loaded with ``torch.load(weights_only=True)``; anything that
 fails those checks is rebuilt, never trusted.
 """
@@ -28,6 +29,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 from . import paths, runtime
 from .batches import BatchStream, answer_loss, batches, encode_records, prompt_text, token_nll
 from .data import Benchmark
+from .jsonio import computing
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -304,45 +306,59 @@ def train_target(
 
     key = target_key(benchmark, model, seed, settings, splits, dtype)
     folder = Path(cache_dir or paths.cache_dir()) / "targets" / key
-    if folder.exists():
-        try:
-            net, tokenizer, meta = _load(folder, device)
-            return Target(
-                prepare(net),
-                tokenizer,
-                key,
-                folder,
-                True,
-                meta["train_seconds"],
-                meta["epochs"],
-                meta["memorized_share"],
-            )
-        except Exception as err:  # a corrupt cache is rebuilt, not trusted
-            warnings.warn(f"cached target {folder} is unreadable ({err}); rebuilding", stacklevel=2)
-
-    if model == TINY_MODEL:
-        tokenizer = train_tokenizer(benchmark_corpus(benchmark), settings.vocab_size)
-        net = build_tiny_model(tokenizer, seed=seed, **settings.model_config)
-    else:
-        net, tokenizer = load_pretrained(model)
-    prepare(net.to(device))
-    records = benchmark.forget + benchmark.retain if splits == "all" else benchmark.retain
-    items = encode_records(tokenizer, records, settings.max_length)
-    start = time.perf_counter()
-    epochs, share = _fit(net, tokenizer, items, settings, seed, device, progress)
-    seconds = time.perf_counter() - start
-    _save(
-        folder,
-        net,
-        tokenizer,
-        {
-            "key": key,
-            "epochs": epochs,
-            "memorized_share": share,
-            "train_seconds": seconds,
-            "model": model,
-        },
-    )
+    with computing(folder) as mine:
+        if not mine:
+            try:
+                net, tokenizer, meta = _load(folder, device)
+                return Target(
+                    prepare(net),
+                    tokenizer,
+                    key,
+                    folder,
+                    True,
+                    meta["train_seconds"],
+                    meta["epochs"],
+                    meta["memorized_share"],
+                )
+            except Exception as err:  # a corrupt cache is rebuilt, not trusted
+                warnings.warn(
+                    f"cached target {folder} is unreadable ({err}); rebuilding", stacklevel=2
+                )
+                shutil.rmtree(folder, ignore_errors=True)
+                return train_target(
+                    benchmark,
+                    model,
+                    seed=seed,
+                    settings=settings,
+                    splits=splits,
+                    device=device,
+                    cache_dir=cache_dir,
+                    progress=progress,
+                    dtype=dtype,
+                )
+        if model == TINY_MODEL:
+            tokenizer = train_tokenizer(benchmark_corpus(benchmark), settings.vocab_size)
+            net = build_tiny_model(tokenizer, seed=seed, **settings.model_config)
+        else:
+            net, tokenizer = load_pretrained(model)
+        prepare(net.to(device))
+        records = benchmark.forget + benchmark.retain if splits == "all" else benchmark.retain
+        items = encode_records(tokenizer, records, settings.max_length)
+        start = time.perf_counter()
+        epochs, share = _fit(net, tokenizer, items, settings, seed, device, progress)
+        seconds = time.perf_counter() - start
+        _save(
+            folder,
+            net,
+            tokenizer,
+            {
+                "key": key,
+                "epochs": epochs,
+                "memorized_share": share,
+                "train_seconds": seconds,
+                "model": model,
+            },
+        )
     return Target(net, tokenizer, key, folder, False, seconds, epochs, share)
 
 

@@ -1,8 +1,12 @@
-"""The one seeding helper and the one device helper."""
+"""The one seeding helper, the one device helper, and the machine facts that a run's
+numbers depend on."""
 
 from __future__ import annotations
 
+import os
+import platform
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -81,3 +85,23 @@ def checkpoint_layers(model: torch.nn.Module) -> None:
     for module in model.modules():
         if getattr(module, "gradient_checkpointing", False):
             module.training = True
+
+
+def machine() -> dict:
+    """What makes a run bit-identical to another: the CPU, the torch build and the number
+    of threads torch uses (the same seed gives other numbers at another thread count)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_build": f"{torch.__version__} (CUDA {torch.version.cuda or 'none'})",
+        "torch_threads": torch.get_num_threads(),
+        "system": f"{platform.system()} {platform.machine()}",
+    }

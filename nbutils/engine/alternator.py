@@ -6,6 +6,11 @@ descends its task's objective (on a language model: -L_F, gradient ascent on F, 
 L_R) through its task's optimizer state (``optim.TaskStates``, ``optim.DualOptimPlus``)
 with its task's rate: theta <- theta - eta_task * states.update(task, g).
 
+The official code's extras (CityU-MLO/DualOptim, NOTES.md) are options: ``schedule``
+multiplies both rates at step t (``linear_schedule``: warm-up then linear decay to 0, as
+Hugging Face's Trainer), ``clip_norm`` clips each gradient to that global norm (the
+Trainer's max_grad_norm 1.0); weight decay lives in the task states.
+
 ``gradient(task)`` supplies the (stochastic) gradient of the task's objective and the
 numbers to record; it raises ``FloatingPointError`` when it meets a non-finite value,
 which ends the run (``loop.run_loop``). The quadratic simulations of notebook 07 pass a
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .gradients import Grads, add_
+from .gradients import Grads, add_, clip_
 
 Gradient = Callable[[str], tuple[Grads, dict]]
 
@@ -35,6 +40,8 @@ class Alternator:
         lr_retain: float,
         forget_steps: int = 1,
         retain_steps: int = 1,
+        schedule: Callable[[int], float] | None = None,
+        clip_norm: float | None = None,
     ):
         if forget_steps < 0 or retain_steps < 0 or forget_steps + retain_steps < 1:
             raise ValueError(
@@ -45,6 +52,7 @@ class Alternator:
             raise ValueError(f"rates must be positive, got {lr_forget!r}, {lr_retain!r}")
         self.params, self.states, self.gradient = list(params), states, gradient
         self.lr = {"forget": lr_forget, "retain": lr_retain}
+        self.schedule, self.clip_norm = schedule, clip_norm
         self.period, self.forget_steps = forget_steps + retain_steps, forget_steps
 
     def task(self, t: int) -> str:
@@ -53,5 +61,23 @@ class Alternator:
     def step(self, t: int) -> dict:
         task = self.task(t)
         g, row = self.gradient(task)
-        add_(self.params, self.states.update(task, g), -self.lr[task])
-        return {"task": task, **row, "lr": self.lr[task]}
+        if self.clip_norm is not None:
+            clip_(g, self.clip_norm)
+        lr = self.lr[task] * (self.schedule(t) if self.schedule is not None else 1.0)
+        add_(self.params, self.states.update(task, g), -lr)
+        return {"task": task, **row, "lr": lr}
+
+
+def linear_schedule(steps: int, warmup: int) -> Callable[[int], float]:
+    """Hugging Face's linear schedule with warm-up, as a factor of the rate at step t
+    (0-based): t / warmup during the warm-up, then (steps - t) / (steps - warmup) down to
+    0. The official DualOptim code warms up for one epoch over F."""
+    if not 0 <= warmup < steps:
+        raise ValueError(f"need 0 <= warmup < steps, got warmup={warmup}, steps={steps}")
+
+    def factor(t: int) -> float:
+        if t < warmup:
+            return t / warmup
+        return max(0.0, (steps - t) / (steps - warmup))
+
+    return factor

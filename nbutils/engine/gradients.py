@@ -44,3 +44,14 @@ def add_(params, direction: Grads, alpha: float) -> None:
     """params += alpha * direction, in place."""
     with torch.no_grad():
         torch._foreach_add_(list(params), list(direction), alpha=alpha)
+
+
+def clip_(grads: Grads, max_norm: float) -> float:
+    """Scale ``grads`` in place to global L2 norm at most ``max_norm``, as
+    ``torch.nn.utils.clip_grad_norm_`` (and so Hugging Face's Trainer, max_grad_norm 1.0)
+    does: by max_norm / (norm + 1e-6) when that is below 1. Returns the norm before."""
+    norm = sq_norm(grads) ** 0.5
+    scale = max_norm / (norm + 1e-6)
+    if scale < 1:
+        torch._foreach_mul_(grads, scale)
+    return norm

@@ -18,7 +18,7 @@ import torch
 from ..core import metrics
 from ..core.batches import BatchStream, answer_loss, encode_records
 from ..core.data import Benchmark
-from .alternator import Alternator
+from .alternator import Alternator, linear_schedule
 from .autolr import AutoLR
 from .gradients import sq_norm, task_gradient, trainable
 from .loop import Run, run_loop, stream_seeds
@@ -156,6 +156,9 @@ def alternate_lm(
     eval_every: int | None = 20,
     eval_retain: int | None = 100,
     max_new_tokens: int = 32,
+    weight_decay: float = 0.0,
+    clip_norm: float | None = None,
+    warmup_steps: int | None = None,
     seed: int = 0,
     label: str | None = None,
     progress: bool = False,
@@ -164,13 +167,16 @@ def alternate_lm(
     one gradient evaluation, forget (gradient ascent on L_F) or retain (descent on L_R)
     by the schedule T_f : T_r, with ``scheme``'s optimizer states (``optim.make_states``:
     Alternate, DualOptim, DualOptim+; ``optimizer`` is the pretraining optimizer).
+    The official code's extras: ``weight_decay`` (AdamW), ``clip_norm`` (each gradient to
+    that norm) and, with ``warmup_steps`` set, the linear schedule (warm-up, then decay
+    to 0 at the last update); without it the rates are constant.
     History: one row per update (``task``, batch ``loss`` L_F or L_R, ``grad_norm`` of
-    its gradient, ``lr``), evaluations as in ``unlearn_lm``."""
+    its gradient before clipping, ``lr`` used), evaluations as in ``unlearn_lm``."""
     model = copy.deepcopy(target).eval()
     params = trainable(model)
     device = next(model.parameters()).device
     streams = lm_streams(tokenizer, benchmark, batch_size, seed, device)
-    states = make_states(scheme, params, optimizer)
+    states = make_states(scheme, params, optimizer, weight_decay)
 
     def gradient(task: str):
         loss = answer_loss(model, next(streams[task]))
@@ -188,6 +194,8 @@ def alternate_lm(
         lr_retain=lr_retain,
         forget_steps=forget_steps,
         retain_steps=retain_steps,
+        schedule=linear_schedule(steps, warmup_steps) if warmup_steps is not None else None,
+        clip_norm=clip_norm,
     )
     score = evaluation(tokenizer, benchmark, eval_retain=eval_retain, max_new_tokens=max_new_tokens)
     run = run_loop(

@@ -162,6 +162,7 @@ class DualOptimPlus:
         beta2: float = 0.999,
         eps: float = 1e-8,
         adaptive: bool = True,
+        weight_decay: float = 0.0,
     ):
         for name, value in (
             ("base_momentum", base_momentum),
@@ -175,6 +176,8 @@ class DualOptimPlus:
         self.residual = {t: [torch.zeros_like(p) for p in params] for t in TASKS}
         self.v = {t: [torch.zeros_like(p) for p in params] for t in TASKS} if adaptive else None
         self.count = dict.fromkeys(TASKS, 0)
+        self.params = list(params)
+        self.weight_decay = weight_decay  # decoupled, as optim.Adam's (matrices only)
         # the same recurrences run on a constant 1: the bias correction
         self.ones_base, self.ones_residual = 0.0, dict.fromkeys(TASKS, 0.0)
 
@@ -198,6 +201,13 @@ class DualOptimPlus:
         self.ones_residual[task] = a2 * self.ones_residual[task] + (1 - a2) * (1 - self.ones_base)
         u = torch._foreach_add(self.base, residual)
         torch._foreach_div_(u, self.ones_base + self.ones_residual[task])
+        decayed = [i for i, p in enumerate(self.params) if p.dim() >= 2]
+        if self.weight_decay and decayed:
+            torch._foreach_add_(
+                [u[i] for i in decayed],
+                [self.params[i].detach() for i in decayed],
+                alpha=self.weight_decay,
+            )
         return u
 
 
@@ -205,18 +215,22 @@ SCHEMES = ("alternate", "dualoptim", "dualoptim+")
 LABELS = {"alternate": "Alternate", "dualoptim": "DualOptim", "dualoptim+": "DualOptim+"}
 
 
-def make_states(scheme: str, params, optimizer: str = "adam"):
+def make_states(scheme: str, params, optimizer: str = "adam", weight_decay: float = 0.0):
     """The task states of a scheme of Algorithm 1. ``optimizer`` is the pretraining
-    optimizer ("adam" for the tiny target, fine-tuned with AdamW without weight decay):
-    Alternate uses it for both tasks; DualOptim uses Adam for forget steps and it for
-    retain steps; DualOptim+ is Adam-like (a1 = a2 = beta1 = 0.9, beta2 = 0.999)."""
+    optimizer ("adam" for the tiny target, fine-tuned with AdamW): Alternate uses it for
+    both tasks; DualOptim uses Adam for forget steps and it for retain steps, each with
+    its own state and bias-correction counter (the official ``AdamWDecoupleNormal``);
+    DualOptim+ is Adam-like (a1 = a2 = beta1 = 0.9, beta2 = 0.999). ``weight_decay``:
+    decoupled (AdamW) decay in every Adam-like state; SGD ignores it."""
     params = list(params)
+    adam = {"weight_decay": weight_decay} if weight_decay else {}
+    pretraining = adam if optimizer == "adam" else {}
     if scheme == "alternate":
-        return TaskStates.shared(make(optimizer, params))
+        return TaskStates.shared(make(optimizer, params, **pretraining))
     if scheme == "dualoptim":
-        return TaskStates(Adam(params), make(optimizer, params))
+        return TaskStates(Adam(params, **adam), make(optimizer, params, **pretraining))
     if scheme == "dualoptim+":
-        return DualOptimPlus(params)
+        return DualOptimPlus(params, weight_decay=weight_decay)
     raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
 
 

@@ -39,7 +39,7 @@ from ..core.digits import (
 )
 from ..engine.autolr import AutoLR
 from ..engine.loop import stream_seeds
-from ..engine.runs import TUNING_SEED_OFFSET, Config, Protocol, Tuning, tune_rate
+from ..engine.runs import Config, Protocol, Tuning, tune_rate, tuning_seeds
 from ..engine.unlearner import unlearn
 from .style import color
 
@@ -52,7 +52,7 @@ PROTOCOL = Protocol(
     batch_size=32,
     lr_grid=(1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0),
 )
-SMOKE_PROTOCOL = replace(PROTOCOL, steps=10, lr_grid=(0.01, 0.3))
+SMOKE_PROTOCOL = replace(PROTOCOL, steps=10, lr_grid=(0.01, 0.3), tuning_seeds=1)
 
 
 def protocol(smoke: bool, steps: int | None = None) -> Protocol:
@@ -149,7 +149,7 @@ def choose_lr(table: pd.DataFrame, scenario: str) -> tuple[float, str]:
     correctly, so "forgetting" means resembling RT)."""
     if scenario != "random":
         return stats.choose_rate(table, "FA", "RA", ("FA", "RA"))
-    ok = table[table.diverged_at.isna()]
+    ok = table[~stats.rates_that_diverged(table)]
     if ok.empty:
         raise ValueError(f"every rate of the grid diverged: {list(table.lr)}")
     best = ok.sort_values(["gap", "lr"]).iloc[0]
@@ -163,25 +163,28 @@ def tune(
     config: Config,
     protocol: Protocol,
     seed: int,
-    reference: dict[str, float] | None = None,
+    references: dict[int, dict[str, float]] | None = None,
 ) -> Tuning:
-    """``config``'s rate from ``protocol.lr_grid`` by ``choose_lr`` on the held-out seed
-    (``engine.runs.tune_rate``). The random scenario's Gap is to ``reference``, the
-    metrics of RT at that seed."""
+    """``config``'s rate from ``protocol.lr_grid`` by ``choose_lr`` on the median over
+    ``protocol.tuning_seeds`` held-out seeds (``engine.runs.tune_rate``). The random
+    scenario's Gap is to ``references[seed]``, RT's metrics at each held-out seed."""
 
-    def choose(table: pd.DataFrame) -> tuple[float, str]:
-        if split.scenario == "random":
-            table["gap"] = (
-                table[list(METRICS)].sub(pd.Series(reference)[list(METRICS)]).abs().mean(axis=1)
+    def run_at(lr: float, held_out: int) -> dict:
+        row = image_run(original, data, split, replace(config, lr=lr), protocol, held_out)
+        if references is not None:
+            reference = pd.Series(references[held_out])[list(METRICS)]
+            row["gap"] = float(
+                pd.Series(row)[list(METRICS)].astype(float).sub(reference).abs().mean()
             )
-        return choose_lr(table, split.scenario)
+        return row
 
     return tune_rate(
         config.label,
-        lambda lr, s: image_run(original, data, split, replace(config, lr=lr), protocol, s),
+        run_at,
         protocol.lr_grid,
         seed,
-        choose=choose,
+        n_seeds=protocol.tuning_seeds,
+        choose=lambda table: choose_lr(table, split.scenario),
     )
 
 
@@ -197,12 +200,12 @@ def tune_all(
 ) -> tuple[dict[str, list[Config]], pd.DataFrame]:
     """Tune every config without AutoLR in every scenario (``tune``); a config with
     AutoLR starts from the tuned rate of the same method without it (RT, the random
-    scenario's reference, is trained for ``epochs``). Returns the
-    configs with their rates per scenario and a table of the choices (the tuning
-    seed's metrics at the chosen rate)."""
-    held_out = seed + TUNING_SEED_OFFSET
-    references = {  # one RT per scenario that needs it, shared by every method
-        name: retrain_run(data, split, epochs, held_out)
+    scenario's reference, is trained for ``epochs`` at each held-out seed). Returns the
+    configs with their rates per scenario and a table of the choices (the median
+    tuning metrics at the chosen rate)."""
+    held_out = tuning_seeds(seed, protocol.tuning_seeds)
+    references = {  # RT per held-out seed for each scenario that needs it
+        name: {s: retrain_run(data, split, epochs, s) for s in held_out}
         for name, split in splits.items()
         if split.scenario == "random"
     }

@@ -1,0 +1,80 @@
+"""The claims registry and its verdicts: every claim well formed, verdicts by hand, the
+sidecar round trip the scorecard relies on."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbutils import catalog, claims
+
+
+def test_every_claim_is_well_formed_and_names_its_notebook():
+    assert len(claims.REGISTRY) == len({c.id for c in claims.REGISTRY.values()})
+    for c in claims.REGISTRY.values():
+        assert c.notebook in catalog.NOTEBOOKS, c.id
+        assert c.statement and c.quantity and c.source, c.id
+        assert c.id.split(".")[0] in ("ngdiff", "dualoptim", "gen"), c.id
+
+
+def test_enough_evidence_and_every_verdict_notebook_contributes():
+    evidence = [c for c in claims.REGISTRY.values() if c.kind == "evidence"]
+    assert len(evidence) >= 25
+    assert {c.notebook for c in evidence} >= set(catalog.NOTEBOOKS) - {"00_tour"}
+
+
+def test_identities_and_counted_costs_are_sanity_not_evidence():
+    assert claims.claim("ngdiff.lemma4.ngdiff_in_eq7_region").kind == "sanity"
+    assert claims.claim("ngdiff.appc1.autolr_counted_forwards").kind == "sanity"
+    assert claims.claim("ngdiff.appc1.autolr_overhead_below_10_percent").kind == "evidence"
+
+
+def test_unknown_claim_ids_are_refused():
+    with pytest.raises(KeyError, match="unknown claim id"):
+        claims.claim("ngdiff.nowhere")
+    with pytest.raises(KeyError, match="unknown claim id"):
+        claims.measurement("ngdiff.nowhere", 0, [1.0])
+
+
+def test_evaluate_by_hand_and_a_planted_run_flips_the_verdict():
+    forgets = "ngdiff.table1.ngdiff_autolr_forgets"  # ROUGE_F below 0.1
+    good = pd.concat([claims.measurement(forgets, draw, [0.01, 0.02, 0.03]) for draw in (0, 1)])
+    row = claims.evaluate(good).iloc[0]
+    assert row["value"] == pytest.approx(0.02) and row["verdict"] == "holds"
+    assert (row["n_runs"], row["n_finished"], row["n_draws"]) == (6, 6, 2)
+    bad = good.assign(value=[0.01, 0.02, 0.5, 0.6, 0.4, 0.5])
+    assert claims.evaluate(bad).iloc[0]["verdict"] in ("fails", "inconclusive")
+    worse = good.assign(value=0.5)
+    assert claims.evaluate(worse).iloc[0]["verdict"] == "fails"
+    missing = good.assign(value=np.nan)
+    row = claims.evaluate(missing).iloc[0]
+    assert math.isnan(row["value"]) and row["verdict"] == "inconclusive"
+    assert row["n_finished"] == 0
+
+
+def test_exact_statistics_have_no_interval_and_std_ratios_pair_runs():
+    theorem = "dualoptim.theorem.decoupled_variance_le_shared"
+    row = claims.evaluate(claims.measurement(theorem, 0, [1, 1, 0, 1])).iloc[0]
+    assert (row["value"], row["low"], row["high"], row["verdict"]) == (0, 0, 0, "fails")
+    stable = "dualoptim.slides.dualoptim_more_stable.1to5"
+    # DualOptim's finals vary half as much as Alternate's: ratio 0.5
+    rows = claims.measurement(stable, 0, [0.5, 0.6, 0.7], references=[0.4, 0.6, 0.8])
+    assert claims.evaluate(rows).iloc[0]["value"] == pytest.approx(0.5)
+
+
+def test_sidecar_round_trip_pools_draws():
+    ids = ["ngdiff.table1.ngdiff_autolr_forgets", "ngdiff.table1.gdiff09_fails_to_forget"]
+    measurements = pd.concat(
+        [
+            claims.measurement(ids[0], 0, [0.01, 0.05], seeds=[0, 1]),
+            claims.measurement(ids[1], 0, [0.9, math.nan], seeds=[0, 1]),
+        ]
+    )
+    sidecar = claims.for_sidecar(claims.evaluate(measurements), measurements, ids)
+    assert sidecar[ids[0]]["verdict"] == "holds" and len(sidecar[ids[1]]["runs"]) == 2
+    back = claims.runs_of({**sidecar, "n_seeds": 2})
+    pd.testing.assert_frame_equal(
+        claims.evaluate(back)[["id", "value", "n_runs", "n_finished"]],
+        claims.evaluate(measurements)[["id", "value", "n_runs", "n_finished"]],
+    )
