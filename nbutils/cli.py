@@ -198,7 +198,9 @@ def cmd_scorecard(args) -> int:
         planned = {
             draw: plan(
                 stems,
-                {**_overrides(args, str(scorecard.draw_dir(draw, out, build))), "seed": draw},
+                scorecard.draw_overrides(
+                    draw, _overrides(args, str(scorecard.draw_dir(draw, out, build)))
+                ),
             )
             for draw in draws
         }

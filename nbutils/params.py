@@ -68,6 +68,9 @@ COMMON = {
     "smoke": Param(bool, None, "shrink everything so the notebook runs in well under a minute"),
     "device": Param(str, device_problem, "'auto', 'cpu' or 'cuda'"),
     "out_dir": Param(str, None, "where figures and sidecars are written"),
+    "verdicts_only": Param(
+        bool, None, "skip what no claim needs (the scorecard's extra benchmark draws)"
+    ),
 }
 
 LANGUAGE = {

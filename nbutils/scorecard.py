@@ -10,8 +10,9 @@ other draws are still reported. Written: ``scorecard.json`` (everything),
 ``scorecard.png`` (claims x draws, coloured by verdict).
 
 The draw that equals the default seed (0) is the collection's default run: its figures
-go next to the scorecard (``figures/`` for ``make figures``); the other draws' figures go
-under ``build/scorecard/draw-<seed>/``.
+go next to the scorecard (``figures/`` for ``make figures``); the other draws run with
+``verdicts_only`` (each notebook skips what no claim needs) and their figures go under
+``build/scorecard/draw-<seed>/``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ VERDICT_COLORS = {
 def draw_dir(draw: int, out: Path, build: Path) -> Path:
     """Where a draw's figures and sidecars go."""
     return out if draw == DEFAULT_DRAW else build / "scorecard" / f"draw-{draw}"
+
+
+def draw_overrides(draw: int, overrides: dict) -> dict:
+    """A draw's notebook parameters: its seed, and for every draw but the default one
+    ``verdicts_only`` (skip what no claim needs: the default draw alone makes the
+    figures)."""
+    extra = {} if draw == DEFAULT_DRAW else {"verdicts_only": True}
+    return {**overrides, "seed": draw, **extra}
 
 
 def check_draws(draws: list[int]) -> list[int]:
