@@ -94,10 +94,13 @@ def collect(draw: int, folder: Path, stems: list[str], failures: dict[str, str])
 
 
 def build(
-    measurements: pd.DataFrame, ids: list[str], draws: list[int], failed: dict[int, dict]
+    per_draw: list[pd.DataFrame], ids: list[str], draws: list[int], failed: dict[int, dict]
 ) -> list[dict]:
     """Per claim: its registry fields, the pooled verdict over every draw that measured
-    it, and each draw's own verdict (or why it has none)."""
+    it, and each draw's own verdict (or why it has none). ``per_draw``: the ``collect``
+    tables."""
+    filled = [m for m in per_draw if len(m)]
+    measurements = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame()
     rows = []
     for claim_id in ids:
         spec = claims.claim(claim_id)
