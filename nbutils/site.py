@@ -133,7 +133,8 @@ def render_widget(model_id: str, state: dict, depth: int = 0) -> str:
 def static_widgets(nb):
     """A copy of ``nb`` whose widget outputs are static HTML drawn from its saved
     widget state; the state itself is dropped from the copy (nothing left to load).
-    A widget whose state was not saved keeps its text stand-in."""
+    A widget whose state was not saved (a progress bar that closed itself in JupyterLab,
+    or a notebook saved without widget state) is named as such."""
     nb = copy.deepcopy(nb)
     widgets = nb.metadata.pop("widgets", None) or {}
     state = widgets.get(WIDGET_STATE, {}).get("state", {})
@@ -142,14 +143,13 @@ def static_widgets(nb):
             data = output.get("data", {})
             if WIDGET_VIEW not in data:
                 continue
-            model_id = data[WIDGET_VIEW].get("model_id", "")
-            view = data.pop(WIDGET_VIEW)
+            model_id = data.pop(WIDGET_VIEW).get("model_id", "")
             if model_id in state:
                 data["text/html"] = (
                     f'<div class="nbu-widget">{render_widget(model_id, state)}</div>'
                 )
-            elif "text/plain" not in data:
-                data["text/plain"] = f"(a widget whose state was not saved: {view})"
+            else:  # its text stand-in would be stale (a progress bar's says 0%)
+                data["text/html"] = '<p class="nbu-missing">(a widget: its state was not saved)</p>'
     return nb
 
 
@@ -160,7 +160,9 @@ WIDGET_CSS = """
   vertical-align: middle; }
 .nbu-progress > span { display: block; height: 100%; }
 .nbu-label { color: #555; }
-.nbu-output pre, .nbu-stream { margin: 0.2em 0; white-space: pre-wrap; }
+.nbu-output pre, .nbu-stream { margin: 0.2em 0; white-space: pre-wrap;
+  font-family: var(--jp-code-font-family, monospace); font-size: var(--jp-code-font-size, 13px); }
+.nbu-missing { color: #888; font-size: 0.85em; margin: 0.2em 0; }
 .nbu-error { background: #fdecea; }
 """
 

@@ -270,7 +270,7 @@ def test_site_index_and_a_notebook_page_show_their_figures(lab, browser, tmp_pat
         wanted = [f for e in catalog.NOTEBOOKS.values() for f in e.figures]
         assert {f: loaded.get(f, False) for f in wanted} == dict.fromkeys(wanted, True)
         for stem in catalog.NOTEBOOKS:
-            assert page.locator(f"section#{stem}").count() == 1, stem
+            assert page.locator(f'section[id="{stem}"]').count() == 1, stem
         assert page.locator("#scorecard").count() == 1
         page.click('a[href="00_tour.html"]')
         page.wait_for_load_state("load")
