@@ -10,15 +10,35 @@ TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 # Notebooks run at once by `make figures` (torch's threads divided among them).
 JOBS ?= 2
+CHROMIUM ?= /usr/bin/chromium
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: install figures test lint clean
+.PHONY: install figures test lint clean chromium
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile lab-settings/overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(if $(TORCH),$(PY) -m pip install --quiet $(TORCH))
 	$(PY) -m pip install --quiet -e ".[hub,test]"
+	@# the project's JupyterLab defaults (widget state saved with notebooks), unless set
+	test -e $(LAB_OVERRIDES) || { mkdir -p $(dir $(LAB_OVERRIDES)) && \
+		cp lab-settings/overrides.json $(LAB_OVERRIDES); }
+	@$(MAKE) --no-print-directory chromium
 	touch $(STAMP)
+
+# Chromium for tests/test_browser.py (Debian's package; Playwright drives it). Never fails:
+# without it the browser test is skipped and says why.
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium (apt-get) for tests/test_browser.py"; \
+		apt-get install -y chromium >/dev/null 2>&1 || \
+		{ apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1; } || \
+		echo "note: apt-get could not install chromium; tests/test_browser.py will be skipped"; \
+	else \
+		echo "note: $(CHROMIUM) is missing (sudo apt-get install -y chromium);" \
+			"tests/test_browser.py will be skipped"; \
+	fi
 
 install: $(STAMP)
 
@@ -28,7 +48,7 @@ figures: $(STAMP)
 	$(PY) -m nbutils scorecard --jobs $(JOBS)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	NBUTILS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check nbutils tests benchmarks

@@ -4,12 +4,15 @@ the scorecard of every claim over several benchmark draws.
     python -m nbutils list
     python -m nbutils run NOTEBOOK|all [--smoke] [--seed N] [--out DIR] [--jobs N] [-p KEY VALUE]...
     python -m nbutils scorecard [--seeds A B ...] [--smoke] [--jobs N] [--claims ID ...]
+    python -m nbutils site [--build DIR] [--figures DIR] [--out DIR]
 
 Every parameter is validated against the notebooks' declared parameters before any
-notebook starts. Executed notebooks go to ``build/``; figures to ``figures/`` or
-``--out``. A failed notebook makes the command exit 1, naming the notebook and cell.
-``--jobs N`` runs N notebooks at once, the machine's cores divided among them (torch
-threads per kernel); runs they share are computed once (the run cache's locks).
+notebook starts. Executed notebooks go to ``build/`` (with their widgets' state, so
+progress bars can be drawn without a kernel); figures to ``figures/`` or ``--out``. A
+failed notebook makes the command exit 1, naming the notebook and cell. ``--jobs N``
+runs N notebooks at once, the machine's cores divided among them (torch threads per
+kernel); runs they share are computed once (the run cache's locks). ``site`` writes the
+executed notebooks as HTML to read without running them (``nbutils.site``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from pathlib import Path
 from . import catalog, scorecard, session
 from .core import paths
 from .params import validate
+
+# Every run: the python3 kernel, no console bar, and the widgets' state saved into the
+# executed notebook (nbclient's default, made explicit: `site` draws the bars from it).
+PAPERMILL_OPTIONS = {"kernel_name": "python3", "progress_bar": False, "store_widget_state": True}
 
 
 def parse_value(text: str):
@@ -79,8 +86,7 @@ def run_notebook(entry: catalog.Entry, values: dict, build: Path) -> float:
             str(build / f"{entry.stem}.ipynb"),
             parameters=values,
             cwd=str(paths.notebooks_dir()),
-            kernel_name="python3",
-            progress_bar=False,
+            **PAPERMILL_OPTIONS,
         )
     except pm.PapermillExecutionError as err:
         executed = build / f"{entry.stem}.ipynb"
@@ -225,6 +231,20 @@ def cmd_scorecard(args) -> int:
     return 1 if any(failed.values()) else 0
 
 
+def cmd_site(args) -> int:
+    from . import site
+
+    build = Path(args.build) if args.build else paths.build_dir()
+    figures = Path(args.figures) if args.figures else paths.figures_dir()
+    out = Path(args.out) if args.out else build / "site"
+    report = site.build_site(build, figures, out)
+    lines = report.lines()
+    print(lines[0])
+    for line in lines[1:]:
+        print(line, file=sys.stderr)
+    return 0 if report.pages else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nbutils", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -275,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="set a notebook parameter (every draw)",
     )
     card.set_defaults(func=cmd_scorecard)
+
+    site = sub.add_parser(
+        "site", help="the executed notebooks as HTML with an index, to read without running"
+    )
+    site.add_argument("--build", help="folder of executed notebooks (default: build/)")
+    site.add_argument("--figures", help="folder of figures and sidecars (default: figures/)")
+    site.add_argument("--out", help="folder for the HTML (default: build/site/)")
+    site.set_defaults(func=cmd_site)
     return parser
 
 

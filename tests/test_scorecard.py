@@ -72,7 +72,9 @@ def test_write_produces_json_markdown_png_and_the_readme_block(tmp_path):
     assert data["claims"][0]["id"] == FORGETS and (tmp_path / "scorecard.png").exists()
     assert (tmp_path / "scorecard.md").read_text().strip() == table.strip()
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{scorecard.README_START}\nSTALE TABLE\n{scorecard.README_END}\nend\n")
+    readme.write_text(
+        f"intro\n{scorecard.README_START}\nSTALE TABLE\n{scorecard.README_END}\nend\n"
+    )
     assert scorecard.update_readme(table, readme)
     assert table in readme.read_text() and "STALE TABLE" not in readme.read_text()
     assert readme.read_text().endswith("end\n")

@@ -260,33 +260,54 @@ def fig2_grid(
 
 def explorer(losses: tuple[float, float] = (0.1, 1.0), methods: Sequence[str] = FIG2_METHODS):
     """An ipywidgets version of one Fig. 2 panel: sliders for the angle between g_R and
-    g_F and the norm ratio ||g_F|| / ||g_R||. Returns the widget (None without
-    ipywidgets). Created, it draws its initial state once, so a non-interactive run
-    (papermill) still gets a panel."""
+    g_F and the norm ratio ||g_F|| / ||g_R||. Under the figure it prints the Eq. 7
+    verdict of the current angle and ratio: one line naming the methods outside Eq. 7
+    (``outside Eq. 7: ...`` or ``outside Eq. 7: none``), then one line per method saying
+    which side fails (from ``draw_fig2``'s table: ``method_weights`` and ``in_green``).
+    The sliders redraw when released (a redraw takes a while on a busy CPU). Returns the
+    widget (None without ipywidgets). Created, it draws its initial state once, so a
+    non-interactive run (papermill) still gets a panel."""
     try:
         import ipywidgets as widgets
     except ImportError:
         return None
 
     def show(angle: float = 100.0, log10_ratio: float = 0.5):
+        ratio = 10.0**log10_ratio
         fig, ax = plt.subplots(figsize=(4.6, 4.6))
-        g_r, g_f = pair_2d(angle, 10.0**log10_ratio)
-        draw_fig2(
+        g_r, g_f = pair_2d(angle, ratio)
+        table = draw_fig2(
             ax,
             g_r,
             g_f,
             methods=methods,
             losses=losses,
-            title=f"angle {angle:.0f}°, $\\|g_F\\|/\\|g_R\\|$ = {10**log10_ratio:.3g}",
+            title=f"angle {angle:.0f}°, $\\|g_F\\|/\\|g_R\\|$ = {ratio:.3g}",
         )
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
         plt.show()
+        outside = list(table.loc[~table.in_green, "method"])
+        print(
+            f"angle {angle:.0f}°, ||g_F||/||g_R|| = {ratio:.3g}: "
+            f"outside Eq. 7: {', '.join(outside) if outside else 'none'}"
+        )
+        for row in table.itertuples():
+            fails = []
+            if not row.in_green and row.dot_retain_d < 0:
+                fails.append("g_R·d < 0, the step raises L_R")
+            if not row.in_green and row.dot_forget_d > 0:
+                fails.append("g_F·d > 0, the step lowers L_F")
+            verdict = f"outside ({'; '.join(fails)})" if fails else "inside"
+            print(f"  {row.method}: {verdict}")
 
+    slider = dict(continuous_update=False)
     return widgets.interactive(
         show,
-        angle=widgets.FloatSlider(value=100.0, min=0.0, max=180.0, step=1.0, description="angle °"),
+        angle=widgets.FloatSlider(
+            value=100.0, min=0.0, max=180.0, step=1.0, description="angle °", **slider
+        ),
         log10_ratio=widgets.FloatSlider(
-            value=0.5, min=-2.0, max=2.0, step=0.05, description="log10 ratio"
+            value=0.5, min=-2.0, max=2.0, step=0.05, description="log10 ratio", **slider
         ),
     )
 
