@@ -107,7 +107,7 @@ def run_loop(
     rows: list[dict] = []
     diverged_at = None
     start = time.perf_counter()
-    bar = tqdm(range(steps), desc=label, disable=not progress, leave=False)
+    bar = tqdm(range(steps), desc=label, disable=not progress)
     for t in bar:
         row: dict = {"step": t}
         if visit is not None:

@@ -258,7 +258,7 @@ def tune_rate(
     a diverged run is never chosen)."""
     rows = []
     jobs = [(lr, s) for lr in grid for s in tuning_seeds(seed, n_seeds)]
-    for lr, held_out in tqdm(jobs, desc=f"tuning {label}", disable=not progress, leave=False):
+    for lr, held_out in tqdm(jobs, desc=f"tuning {label}", disable=not progress):
         final = run_at(lr, held_out)
         rows.append({**final, "lr": lr, "seed": held_out, "diverged_at": final.get("diverged_at")})
     runs = pd.DataFrame(rows)
