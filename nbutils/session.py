@@ -7,6 +7,7 @@ A notebook's validation cell calls ``setup(notebook, **parameters)``; afterwards
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,9 +50,21 @@ class Session:
             "smoke": self.smoke,
             "device": str(self.device),
             "wall_time_s": round(self.elapsed(), 2),
+            "peak_rss_mb": peak_rss_mb(),
             **machine(),
             "cuda_device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else None,
         }
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far, in MiB (for a notebook: its kernel's);
+    None where ``resource`` is missing (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
 def setup(notebook: str, **params) -> Session:

@@ -178,6 +178,39 @@ def test_check_batch_agrees_with_the_engine_path():
             assert bool(batched.loc[(i, method), "holds"]) == engine, (i, method)
 
 
+def test_buffered_chunks_are_the_fresh_chunks_bit_for_bit():
+    """Drawing and checking in reused ChunkBuffers changes no value (notebook 01's claims)."""
+    buffers = G.ChunkBuffers.allocate(16, 300)
+    fresh = G.random_pair_chunks(40, 300, seed=2, chunk=16)
+    reused = G.random_pair_chunks(40, 300, seed=2, chunk=16, buffers=buffers)
+    for (a_r, a_f, a_draws), (b_r, b_f, b_draws) in zip(fresh, reused, strict=True):
+        assert torch.equal(a_r, b_r) and torch.equal(a_f, b_f)
+        assert b_r.data_ptr() == buffers.g_r.data_ptr()  # drawn into the buffers
+        assert b_f.data_ptr() == buffers.g_f.data_ptr()
+        pd.testing.assert_frame_equal(a_draws, b_draws)
+        plain = G.check_batch(a_r, a_f, a_draws, generator=torch.Generator().manual_seed(0))
+        buffered = G.check_batch(
+            b_r, b_f, b_draws, generator=torch.Generator().manual_seed(0), buffers=buffers
+        )
+        pd.testing.assert_frame_equal(plain, buffered, check_exact=True)
+
+
+def test_random_sign_checks_allocate_chunk_sized_arrays_once():
+    """Notebook 01 reached 13.8 GB because every chunk allocated 16 fresh chunk-sized
+    temporaries (just under glibc's mmap ceiling at 10^5 dims, so from a heap that the
+    small objects kept per chunk fragmented). Now the four ChunkBuffers are the only
+    chunk-sized allocations, however many chunks there are."""
+    from torch.profiler import ProfilerActivity, profile
+
+    rows, dim = 8, 1000
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        checks, _ = G.random_sign_checks(8 * rows, dim, seed=0, progress=False, chunk=rows)
+    assert len(checks) == 8 * rows * len(G.CHECK_METHODS)
+    chunk_bytes = rows * dim * 4
+    big = [e.name for e in prof.events() if e.self_cpu_memory_usage >= chunk_bytes]
+    assert len(big) == 4, big
+
+
 # ------------------------------------------------------------------ adversarial
 
 

@@ -1,5 +1,7 @@
 """Parameter validation and the command line (issue 2, item 7)."""
 
+import sys
+
 import pytest
 
 from nbutils import catalog, cli, params
@@ -15,6 +17,7 @@ TOUR = dict(
     scale="default",
     out_dir="x",
     n_authors=10,
+    verdicts_only=False,
 )
 
 
@@ -120,3 +123,13 @@ def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
 def test_dtype_and_scale_are_checked(name, value):
     with pytest.raises(ValueError, match=f"parameter {name}="):
         setup("00_tour", **{**TOUR, name: value})
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux only")
+def test_provenance_records_the_peak_resident_memory():
+    import resource
+
+    provenance = setup("00_tour", **TOUR).provenance()
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
+    assert 0 < provenance["peak_rss_mb"] <= kib / 1024 + 0.1
+    assert provenance["peak_rss_mb"] > 50  # this process has imported torch: tens of MiB at least

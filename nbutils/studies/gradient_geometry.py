@@ -330,6 +330,30 @@ def chunk_rows(dim: int, budget_bytes: int = 2**25, itemsize: int = 4) -> int:
     return max(1, budget_bytes // (dim * itemsize))
 
 
+@dataclass(frozen=True)
+class ChunkBuffers:
+    """The four (rows, dim) arrays a chunk of random pairs needs: g_R, g_F and two
+    scratch arrays (w and a product while a chunk is drawn; d and a product while it
+    is checked). Allocated once and reused chunk after chunk: a fresh set of
+    chunk-sized temporaries per chunk (16 of them, each just under glibc's 32 MiB
+    ceiling for mmap'd blocks at the default budget, so they came from the heap)
+    interleaved with the small objects a chunk's checks keep fragmented the heap, and
+    notebook 01's 10^4 pairs in R^10^5 grew past 13 GB resident."""
+
+    g_r: torch.Tensor
+    g_f: torch.Tensor
+    work: torch.Tensor
+    spare: torch.Tensor
+
+    @classmethod
+    def allocate(cls, rows: int, dim: int, dtype: torch.dtype = torch.float32) -> ChunkBuffers:
+        return cls(*(torch.empty(rows, dim, dtype=dtype) for _ in range(4)))
+
+    def rows(self, m: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The first ``m`` rows of each buffer (contiguous views)."""
+        return self.g_r[:m], self.g_f[:m], self.work[:m], self.spare[:m]
+
+
 def random_pair_chunks(
     n_pairs: int,
     dim: int,
@@ -337,13 +361,16 @@ def random_pair_chunks(
     spec: PairSpec = PairSpec(),
     dtype: torch.dtype = torch.float32,
     chunk: int | None = None,
+    buffers: ChunkBuffers | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, pd.DataFrame]]:
     """Random gradient pairs in R^dim, ``chunk`` at a time: (g_R, g_F, their draws).
 
     g_R = ||g_R|| u and g_F = ||g_F|| (cos u + sin w), with u uniform on the sphere and w
     a unit vector orthogonal to u, so cos(g_R, g_F) is the drawn cosine (to rounding)
     whatever the dimension (random directions in high dimension are nearly orthogonal).
-    Only one chunk of pairs is in memory at a time.
+    Only one chunk of pairs is in memory at a time. With ``buffers`` (at least ``chunk``
+    rows) every chunk is drawn into them: the yielded g_R, g_F are views that the next
+    chunk overwrites. Without, each chunk gets its own arrays. The values are the same.
     """
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -354,16 +381,17 @@ def random_pair_chunks(
         ratio = 10.0 ** rng.uniform(*spec.log10_ratio, m)
         norm_r = 10.0 ** rng.uniform(*spec.log10_norm_retain, m)
         loss_r, loss_f = 10.0 ** rng.uniform(*spec.log10_loss, (2, m))
-        u = torch.randn(m, dim, generator=gen, dtype=dtype)
+        u, g_f, w, tmp = (buffers or ChunkBuffers.allocate(m, dim, dtype)).rows(m)
+        torch.randn(m, dim, generator=gen, dtype=dtype, out=u)
         u /= torch.linalg.vector_norm(u, dim=1, keepdim=True)
-        w = torch.randn(m, dim, generator=gen, dtype=dtype)
-        w -= (w * u).sum(dim=1, keepdim=True) * u
+        torch.randn(m, dim, generator=gen, dtype=dtype, out=w)
+        w -= torch.mul(torch.mul(w, u, out=tmp).sum(dim=1, keepdim=True), u, out=tmp)
         w /= torch.linalg.vector_norm(w, dim=1, keepdim=True)
         sin = np.sqrt(np.clip(1.0 - cos**2, 0.0, None))
         col = lambda x: torch.as_tensor(x, dtype=dtype).unsqueeze(1)  # noqa: E731
-        g_f = col(norm_r * ratio * cos) * u + col(norm_r * ratio * sin) * w
+        torch.mul(col(norm_r * ratio * cos), u, out=g_f)
+        g_f += torch.mul(col(norm_r * ratio * sin), w, out=tmp)
         g_r = u.mul_(col(norm_r))
-        del w
         draws = pd.DataFrame(
             {
                 "pair": np.arange(start, start + m),
@@ -388,6 +416,7 @@ def check_batch(
     generator: torch.Generator | None = None,
     tol: float = TOL32,
     formed: Sequence[str] = FORMED,
+    buffers: ChunkBuffers | None = None,
 ) -> pd.DataFrame:
     """Eq. 7 for every method on a batch of pairs (rows of g_r, g_f), in their dtype.
 
@@ -400,10 +429,17 @@ def check_batch(
     are its inner products in that dtype: the full float32 rounding. One row per
     (pair, method): ``holds`` (Eq. 7 up to ``tol``), ``retain_ok``, ``forget_ok``, the
     margins g.d / (||g|| s) with s = a ||g_R|| + b ||g_F||, and ``d_formed``.
+    The products and d are formed in ``buffers``' two scratch arrays (``work``,
+    ``spare``; not its g_R, g_F, which may be the inputs), else in two fresh ones.
     """
+    m = len(g_r)
+    if buffers is None:
+        d, tmp = torch.empty_like(g_r), torch.empty_like(g_r)
+    else:
+        _, _, d, tmp = buffers.rows(m)
     rr = torch.linalg.vector_norm(g_r, dim=1).double().square().numpy()
     ff = torch.linalg.vector_norm(g_f, dim=1).double().square().numpy()
-    rf = (g_r * g_f).sum(dim=1).double().numpy()
+    rf = torch.mul(g_r, g_f, out=tmp).sum(dim=1).double().numpy()
     loss_r, loss_f = draws["loss_retain"].to_numpy(), draws["loss_forget"].to_numpy()
     geos = [
         directions.Geometry(float(rr[i]), float(ff[i]), float(rf[i]), loss_r[i], loss_f[i])
@@ -417,11 +453,10 @@ def check_batch(
         a = np.array([w.retain for w in ws])
         b = np.array([w.forget for w in ws])
         if method in formed:
-            d = col(a) * g_r
-            d -= col(b) * g_f
-            dot_r = (g_r * d).sum(dim=1).double().numpy()
-            dot_f = (g_f * d).sum(dim=1).double().numpy()
-            del d
+            torch.mul(col(a), g_r, out=d)
+            d -= torch.mul(col(b), g_f, out=tmp)
+            dot_r = torch.mul(g_r, d, out=tmp).sum(dim=1).double().numpy()
+            dot_f = torch.mul(g_f, d, out=tmp).sum(dim=1).double().numpy()
         else:
             dot_r, dot_f = a * rr - b * rf, a * rf - b * ff
         scale = a * nr + b * nf
@@ -456,19 +491,24 @@ def random_sign_checks(
     spec: PairSpec = PairSpec(),
     tol: float = TOL32,
     progress: bool = True,
+    chunk: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Eq. 7 for every method over ``n_pairs`` random float32 pairs in R^dim, chunk by
-    chunk. Returns (checks: one row per pair and method, draws: one row per pair)."""
+    chunk (``chunk_rows(dim)`` pairs unless ``chunk`` is given), all drawn and checked
+    in one ``ChunkBuffers``. Returns (checks: one row per pair and method, draws: one
+    row per pair)."""
     from tqdm.auto import tqdm
 
     generator = torch.Generator().manual_seed(seed + 1)  # RLW's draws
+    chunk = chunk or chunk_rows(dim)
+    buffers = ChunkBuffers.allocate(min(chunk, n_pairs), dim)
     checks, draws_all = [], []
-    bar = tqdm(total=n_pairs, desc="random pairs", disable=not progress, leave=False)
-    for g_r, g_f, draws in random_pair_chunks(n_pairs, dim, seed, spec):
-        checks.append(check_batch(g_r, g_f, draws, methods, generator, tol))
+    bar = tqdm(total=n_pairs, desc="random pairs", disable=not progress, leave=True)
+    chunks = random_pair_chunks(n_pairs, dim, seed, spec, chunk=chunk, buffers=buffers)
+    for g_r, g_f, draws in chunks:
+        checks.append(check_batch(g_r, g_f, draws, methods, generator, tol, buffers=buffers))
         draws_all.append(draws)
         bar.update(len(draws))
-        del g_r, g_f
     bar.close()
     return pd.concat(checks, ignore_index=True), pd.concat(draws_all, ignore_index=True)
 
