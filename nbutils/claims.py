@@ -107,6 +107,7 @@ REGISTRY: dict[str, Claim] = {
             "ROUGE-L recall of the target's greedy answers on F (one model per draw)",
             0.95,
             "at_least",
+            setting="fine-tuning only (no unlearning step)",
         ),
         _c(
             "ngdiff.sec5_1.retain_only_keeps_answer_form",
@@ -120,6 +121,7 @@ REGISTRY: dict[str, Claim] = {
             "per draw)",
             0.1,
             "at_least",
+            setting="fine-tuning only (no unlearning step)",
         ),
         # 01: gradient geometry
         _c(
