@@ -325,6 +325,7 @@ def test_gdiff_leaving_eq7_on_real_steps_is_measured_per_run_and_flips():
     )
     rows = G.measure_gdiff_leaves(real, draw=0)
     assert rows.seed.tolist() == [0, 1, 2] and rows.value.tolist() == pytest.approx([0.5, 0, 0.5])
+    assert (rows.unit == "real run").all()
     assert claims.evaluate(rows).iloc[0]["verdict"] == "inconclusive"  # one run never left
     leaves = real.assign(holds=False)
     assert claims.evaluate(G.measure_gdiff_leaves(leaves, 0)).iloc[0]["verdict"] == "holds"

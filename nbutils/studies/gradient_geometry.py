@@ -749,10 +749,12 @@ def measure_identity(
 def measure_gdiff_leaves(real: pd.DataFrame, draw: int, label: str = "GDiff-0.5") -> pd.DataFrame:
     """Sec. 3.2's "a static scalarization can leave Eq. 7", on real steps: per run of
     ``label`` (``history_sign_checks`` rows with ``label`` and ``seed``), the share of
-    its steps outside Eq. 7 (a diverged run counts the steps it took)."""
+    its steps outside Eq. 7 (a diverged run counts the steps it took); column ``unit``
+    as ``measure_identity``'s."""
     rows = real[real["label"] == label]
     outside = 1.0 - rows.groupby("seed")["holds"].mean()
-    return claims.measurement(GDIFF_LEAVES, draw, outside.to_numpy(), seeds=outside.index.tolist())
+    out = claims.measurement(GDIFF_LEAVES, draw, outside.to_numpy(), seeds=outside.index.tolist())
+    return out.assign(unit="real run")
 
 
 def measure_theorem5(walks: pd.DataFrame, draw: int, eta: float = THM5_ETA) -> pd.DataFrame:
