@@ -352,6 +352,9 @@ def test_theorem5_claims_are_per_ngdiff_run_and_flip():
     assert rows[G.THM5_PART2, 0] == 1.0 and rows[G.THM5_PART2, 1] == 0.5
     verdicts = claims.evaluate(G.measure_theorem5(good, 1)).set_index("id")["verdict"]
     assert verdicts[G.THM5_PART1] == "holds"
+    convex = good.assign(curvature_forget=1.0)
+    verdicts = claims.evaluate(G.measure_theorem5(convex, 1)).set_index("id")["verdict"]
+    assert verdicts[G.THM5_PART2] == "holds"
     # L_F falls along d at most steps (part 1 broken) and the curvature is negative
     bad = _walks([-1, -1, -1, -1], [-1, -1, 1, -1], [-1, -1, 1, -1], [1, 1, 1, 1], [0, 0, 1, 1])
     verdicts = claims.evaluate(G.measure_theorem5(bad, 1)).set_index("id")["verdict"]
