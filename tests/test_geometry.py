@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from nbutils import claims
 from nbutils.engine import directions, lm
 from nbutils.engine.methods import weights as method_weights
 from nbutils.studies import gradient_geometry as G
@@ -329,3 +330,109 @@ def test_theorem5_on_real_steps_of_the_small_target(small_target, small_bench):
         np.testing.assert_allclose(change, -eta * steps["slope_retain"], rtol=0.2)
     summary = G.theorem5_summary(steps, etas)
     assert summary["share_both_0.001"] == 1.0
+
+
+# ------------------------------------------------------------------ claims
+
+
+def test_fig2_panels_claim_is_one_unit_per_panel_and_an_identity():
+    _, panels = G.fig2_grid(angles=(30, 150), ratios=(0.2, 5.0))
+    rows = G.measure_fig2_panels(panels, draw=2)
+    assert len(rows) == 4 and (rows.value == 1.0).all() and (rows.draw == 2).all()
+    assert rows.unit.iloc[0] == "angle 30, ratio 0.2"
+    row = claims.evaluate(rows).iloc[0]
+    assert row["kind"] == "sanity" and row["verdict"] == "holds"
+    # a planted panel outside the region: "all" is the smallest unit
+    planted = panels.copy()
+    planted.loc[planted.index[planted.method == "NGDiff"][0], "in_green"] = False
+    assert claims.evaluate(G.measure_fig2_panels(planted, 2)).iloc[0]["verdict"] == "fails"
+
+
+def _checks(method_holds: dict, by: str = "method", seeds=None) -> pd.DataFrame:
+    rows = []
+    for method, holds in method_holds.items():
+        for i, h in enumerate(holds):
+            row = {by: method, "holds": h}
+            if seeds is not None:
+                row["seed"] = seeds[i]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_identity_claims_take_a_share_per_unit():
+    random = _checks({"PCGrad": [True] * 4, "PCGrad (paper)": [True, False, False, True]})
+    adversarial = _checks({"PCGrad": [True, None, True]})  # None: the rule raised
+    real = _checks({"PCGrad": [True, True, True, False]}, by="label", seeds=[0, 0, 1, 1])
+    rows = G.measure_identity("PCGrad", 5, random, adversarial, real, seed=5)
+    assert rows.unit.tolist() == ["random pairs", "adversarial pairs", "real run", "real run"]
+    assert rows.value.tolist() == pytest.approx([1.0, 1.0, 1.0, 0.5])
+    assert set(rows.claim) == {G.PCGRAD_IDENTITY} and rows.seed.tolist() == [5, 5, 0, 1]
+    row = claims.evaluate(rows).iloc[0]
+    assert row["kind"] == "sanity" and row["value"] == 0.5 and row["verdict"] == "fails"
+    only_pairs = G.measure_identity("IMTL-G", 0, _checks({"IMTL-G": [True, True]}))
+    assert claims.evaluate(only_pairs).iloc[0]["verdict"] == "holds"
+
+
+def test_gdiff_leaving_eq7_on_real_steps_is_measured_per_run_and_flips():
+    real = _checks(
+        {"GDiff-0.5": [True, False, True, True, True, False], "NGDiff": [True] * 2},
+        by="label",
+        seeds=[0, 0, 1, 1, 2, 2],
+    )
+    rows = G.measure_gdiff_leaves(real, draw=0)
+    assert rows.seed.tolist() == [0, 1, 2] and rows.value.tolist() == pytest.approx([0.5, 0, 0.5])
+    assert (rows.unit == "real run").all()
+    assert claims.evaluate(rows).iloc[0]["verdict"] == "inconclusive"  # one run never left
+    leaves = real.assign(holds=False)
+    assert claims.evaluate(G.measure_gdiff_leaves(leaves, 0)).iloc[0]["verdict"] == "holds"
+    stays = real.assign(holds=True)  # GDiff inside Eq. 7 at every real step: fails
+    assert claims.evaluate(G.measure_gdiff_leaves(stays, 0)).iloc[0]["verdict"] == "fails"
+
+
+def _walks(change_retain, change_forget, curv_retain, curv_forget, seeds):
+    return pd.DataFrame(
+        {
+            "seed": seeds,
+            "change_retain_0.001": change_retain,
+            "change_forget_0.001": change_forget,
+            "curvature_retain": curv_retain,
+            "curvature_forget": curv_forget,
+        }
+    )
+
+
+def test_theorem5_claims_are_per_ngdiff_run_and_flip():
+    good = _walks([-1, -1, -1, -1], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, -1, 1], [0, 0, 1, 1])
+    rows = G.measure_theorem5(good, draw=1).set_index(["claim", "seed"])["value"]
+    assert rows[G.THM5_PART1, 0] == 1.0 and rows[G.THM5_PART1, 1] == 1.0
+    assert rows[G.THM5_PART2, 0] == 1.0 and rows[G.THM5_PART2, 1] == 0.5
+    verdicts = claims.evaluate(G.measure_theorem5(good, 1)).set_index("id")["verdict"]
+    assert verdicts[G.THM5_PART1] == "holds"
+    convex = good.assign(curvature_forget=1.0)
+    verdicts = claims.evaluate(G.measure_theorem5(convex, 1)).set_index("id")["verdict"]
+    assert verdicts[G.THM5_PART2] == "holds"
+    # L_F falls along d at most steps (part 1 broken) and the curvature is negative
+    bad = _walks([-1, -1, -1, -1], [-1, -1, 1, -1], [-1, -1, 1, -1], [1, 1, 1, 1], [0, 0, 1, 1])
+    verdicts = claims.evaluate(G.measure_theorem5(bad, 1)).set_index("id")["verdict"]
+    assert verdicts[G.THM5_PART1] == "fails" and verdicts[G.THM5_PART2] == "fails"
+
+
+def test_every_claim_of_notebook_01_is_in_exactly_one_figure():
+    shown = [i for ids in G.CLAIMS_BY_FIGURE.values() for i in ids]
+    assert sorted(shown) == sorted(c.id for c in claims.of_notebook("01_gradient_geometry"))
+    assert {claims.claim(i).kind for i in G.IDENTITIES.values()} == {"sanity"}
+    assert {claims.claim(i).kind for i in (G.GDIFF_LEAVES, G.THM5_PART1, G.THM5_PART2)} == {
+        "evidence"
+    }
+
+
+def test_verdict_table_puts_evidence_first_and_names_settings():
+    rows = pd.concat(
+        [
+            G.measure_identity("NGDiff", 0, _checks({"NGDiff": [True]})),
+            G.measure_gdiff_leaves(_checks({"GDiff-0.5": [False]}, "label", [0]), 0),
+        ]
+    )
+    table = G.verdict_table(claims.evaluate(rows))
+    assert table.index.get_level_values("kind").tolist() == ["evidence", "sanity"]
+    assert "SGD" in table.loc[("evidence", G.GDIFF_LEAVES), "setting"]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from nbutils import claims
 from nbutils.core.batches import answer_loss, collate, encode_records
 from nbutils.engine import lm
 from nbutils.engine import probes as L
@@ -286,3 +287,113 @@ def test_answer_loss_stays_in_float64_and_upcasts_half_precision(small_target, s
         in16 = answer_loss(copy.deepcopy(small_target.model).bfloat16(), batch)
     assert engine.dtype == torch.float32 and in16.dtype == torch.float32
     assert in64.dtype == torch.float64 and float(in64) == pytest.approx(float(engine), rel=1e-4)
+
+
+# ------------------------------------------------------------------ notebook 03's claims
+
+
+def _fits(label_rows: dict) -> pd.DataFrame:
+    """Per label, rows (seed, r2_retain, r2_forget, curvature_retain, curvature_forget)."""
+    rows = []
+    for label, values in label_rows.items():
+        for seed, r2r, r2f, cr, cf in values:
+            rows.append(dict(label=label, seed=seed, r2_retain=r2r, r2_forget=r2f,
+                             curvature_retain=cr, curvature_forget=cf))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_remark41_and_quadratic_fits_are_per_ngdiff_run_not_pooled_over_rules():
+    fits = _fits(
+        {
+            "NGDiff": [(0, 0.99, 0.99, 1, 1), (0, 0.99, 0.5, 1, -1), (1, 0.99, 0.99, 1, -1)],
+            "GDiff-0.5": [(0, 0.99, 0.99, 1, 1)] * 6,  # another rule: never counted
+        }
+    )
+    quad = loss_landscape.measure_quadratic(fits, draw=7)
+    assert quad.seed.tolist() == [0, 1] and quad.value.tolist() == [0.5, 1.0]
+    assert (quad.draw == 7).all()
+    convex = loss_landscape.measure_remark41(fits, draw=7)
+    assert convex.value.tolist() == [0.5, 0.0]
+
+
+def test_remark41_flips_with_ngdiffs_own_curvature():
+    convex = _fits({"NGDiff": [(s, 0.99, 0.99, 1.0, 2.0) for s in range(4) for _ in range(3)]})
+    verdict = claims.evaluate(loss_landscape.measure_remark41(convex, 0)).iloc[0]["verdict"]
+    assert verdict == "holds"
+    # L_F concave along g_NGDiff on most steps of every run: fails, whatever other rules do
+    concave = _fits(
+        {
+            "NGDiff": [(s, 0.99, 0.99, 1.0, c) for s in range(4) for c in (-1.0, -1.0, 1.0)],
+            "LossNorm": [(s, 0.99, 0.99, 1.0, 1.0) for s in range(4) for _ in range(30)],
+        }
+    )
+    verdict = claims.evaluate(loss_landscape.measure_remark41(concave, 0)).iloc[0]["verdict"]
+    assert verdict == "fails"
+
+
+def test_quadratic_claim_flips_when_fits_are_poor():
+    good = _fits({"NGDiff": [(s, 0.99, 0.97, 1, 1) for s in range(3) for _ in range(2)]})
+    poor = _fits({"NGDiff": [(s, 0.99, r2, 1, 1) for s in range(3) for r2 in (0.5, 0.9)]})
+    assert claims.evaluate(loss_landscape.measure_quadratic(good, 0)).iloc[0]["verdict"] == "holds"
+    assert claims.evaluate(loss_landscape.measure_quadratic(poor, 0)).iloc[0]["verdict"] == "fails"
+
+
+def test_gen_claim_is_one_error_per_run_and_flips():
+    fits = pd.DataFrame(
+        {
+            "label": ["NGDiff"] * 4 + ["GDiff-0.5"],
+            "seed": [0, 0, 1, 1, 0],
+            "gen_curvature_rel_error": [np.nan, 0.01, 0.02, np.nan, 5.0],
+            "gen_size": [np.nan, 0.3, 0.3, np.nan, 0.3],
+        }
+    )
+    rows = loss_landscape.measure_gen(fits, draw=1)
+    assert rows.seed.tolist() == [0, 1] and rows.value.tolist() == [0.01, 0.02]
+    assert rows["size"].tolist() == [0.3, 0.3]
+    assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
+    rounded_off = fits.assign(gen_curvature_rel_error=[np.nan, 0.5, 2.0, np.nan, 0.0])
+    row = claims.evaluate(loss_landscape.measure_gen(rounded_off, 1)).iloc[0]
+    assert row["verdict"] == "fails"
+
+
+def test_showcase_is_sanity_and_flags_a_far_eta_star():
+    from nbutils.engine.autolr import Parabola
+
+    snap = loss_landscape.Snapshot(10)
+    snap.fig3 = {
+        "retain": {"fit": Parabola(1.0, 2.0, 4.0), "exact": L.Directional(1.0, 2.0, 5.0)},
+        "forget": {"fit": Parabola(1.0, 2.0, 1.0), "exact": L.Directional(1.0, 2.0, 4.0)},
+    }
+    rows = loss_landscape.measure_showcase(snap, draw=0, seed=0)
+    assert rows.task.tolist() == ["retain", "forget"] and rows.value.tolist() == [4.0, 1.0]
+    # eta*: retain 0.5 vs 0.4 (ratio 1.25), forget 2 vs 0.5 (ratio 4: flagged)
+    assert rows.eta_star_ratio.tolist() == pytest.approx([1.25, 4.0])
+    assert rows.flagged.tolist() == [False, True]
+    row = claims.evaluate(rows).iloc[0]
+    assert row["kind"] == "sanity" and row["verdict"] == "holds"
+    assert loss_landscape.far_off(math.nan) and loss_landscape.far_off(0.5)
+    assert not loss_landscape.far_off(0.51)
+
+
+def test_every_claim_of_notebook_03_is_in_exactly_one_figure():
+    shown = [i for ids in loss_landscape.CLAIMS_BY_FIGURE.values() for i in ids]
+    assert sorted(shown) == sorted(c.id for c in claims.of_notebook("03_loss_landscape"))
+
+
+def test_gen_at_rate_on_real_steps_matches_the_snapshot(small_target, small_bench):
+    """The walk's GeN columns at one step equal the snapshot's at-rate probe there."""
+    xs = 0.3 * np.linspace(-1, 1, 5)
+    walk = lm.unlearn_lm(
+        small_target.model, small_target.tokenizer, small_bench, "NGDiff", lr=0.3, steps=2,
+        batch_size=8, seed=0, evaluate=False, progress=False,
+        visit=loss_landscape.ngdiff_fit_visit(xs, gen_step=1),
+    ).history  # fmt: skip
+    assert walk["gen_curvature_rel_error"].notna().tolist() == [False, True]
+    snap = loss_landscape.Snapshot(1, sizes=[1e-2])
+    lm.unlearn_lm(
+        small_target.model, small_target.tokenizer, small_bench, "NGDiff", lr=0.3, steps=2,
+        batch_size=8, seed=0, evaluate=False, progress=False, visit=snap,
+    )  # fmt: skip
+    at = snap.gen["at_lr"].iloc[0]
+    assert walk["gen_curvature_rel_error"].iloc[1] == pytest.approx(at["curvature_rel_error"])
+    assert walk["gen_size"].iloc[1] == 0.3

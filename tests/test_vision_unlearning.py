@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbutils import stats
+from nbutils import claims, stats
 from nbutils.core import digits as D
 from nbutils.engine.runs import Config, Protocol
 from nbutils.studies import vision_unlearning as V
@@ -152,8 +152,9 @@ SLIDES = {
 
 
 def test_gap_and_std_columns_reproduce_the_slides_table():
-    means = pd.DataFrame({k: [m for m, _ in v[:4]] for k, v in SLIDES.items()}, index=V.METRICS).T
-    stds = pd.DataFrame({k: [s for _, s in v[:4]] for k, v in SLIDES.items()}, index=V.METRICS).T
+    metrics = V.GAP_METRICS
+    means = pd.DataFrame({k: [m for m, _ in v[:4]] for k, v in SLIDES.items()}, index=metrics).T
+    stds = pd.DataFrame({k: [s for _, s in v[:4]] for k, v in SLIDES.items()}, index=metrics).T
     gap, std = V.gap_to_reference(means), V.std_column(stds)
     for label, row in SLIDES.items():
         assert gap[label] == pytest.approx(row[4], abs=0.006)  # printed to two decimals
@@ -165,7 +166,7 @@ def _runs():
     for label, fa, ra in [("RT", (0.0, 0.0), (1.0, 0.8)), ("A", (0.2, 0.0), (0.6, 0.8))]:
         for seed, (f, r) in enumerate(zip(fa, ra)):
             rows.append(dict(scenario="class", label=label, seed=seed, diverged_at=None,
-                             FA=f, RA=r, TA=0.5, MIA=0.0))  # fmt: skip
+                             FA=f, RA=r, TA=0.5, MIA_entropy=0.0, MIA=0.3))  # fmt: skip
     rows.append(dict(scenario="class", label="A", seed=2, diverged_at=3.0, FA=math.nan))
     return pd.DataFrame(rows)
 
@@ -174,17 +175,36 @@ def test_summarize_by_hand():
     table = V.summarize(_runs(), "class")
     assert list(table.index) == ["RT", "A"]
     assert table.loc["A", "FA_mean"] == pytest.approx(0.1)
-    assert table.loc["A", "RA_std"] == pytest.approx(math.sqrt(0.02))  # ddof=1
-    # Gap of A: (|0.1 - 0| + |0.7 - 0.9| + 0 + 0) / 4
+    assert table.loc["A", "RA_std"] == pytest.approx(0.1)  # np.std, ddof 0 (parse_result.py)
+    # Gap of A: (|0.1 - 0| + |0.7 - 0.9| + 0 + 0) / 4, with the official MIA
     assert table.loc["A", "Gap"] == pytest.approx(0.3 / 4)
     assert table.loc["RT", "Gap"] == 0.0
+    # Std of A: mean over FA, RA, TA, MIA_entropy of np.std: (0.1 + 0.1 + 0 + 0) / 4
+    assert table.loc["A", "Std"] == pytest.approx(0.05)
     assert table.loc["A", "runs"] == 3 and table.loc["A", "diverged"] == 1
-    assert V.formatted(table).loc["A", "FA"] == "0.100 ± 0.141"
+    shown = V.formatted(table)
+    assert shown.loc["A", "FA"] == "0.100 ± 0.100"
+    assert shown.loc["A", "MIA (ours: loss + confidence)"] == "0.300 ± 0.000"
+    assert "MIA (official: entropy)" in shown
     claims = V.table_claims(table)
     assert claims["A"]["FA_mean"] == pytest.approx(0.1) and claims["A"]["Gap"] == pytest.approx(
         0.075
     )
     assert all(math.isfinite(v) for v in claims["A"].values())
+
+
+def test_summarize_without_rt_has_no_gap():
+    runs = _runs()
+    table = V.summarize(runs[runs.label != "RT"], "class")
+    assert math.isnan(table.loc["A", "Gap"]) and table.loc["A", "Std"] == pytest.approx(0.05)
+
+
+def test_gap_uses_the_official_mia_not_ours():
+    runs = _runs()
+    runs.loc[runs.label == "A", "MIA"] = 1.0  # only our attack moves: Gap unchanged
+    assert V.summarize(runs, "class").loc["A", "Gap"] == pytest.approx(0.3 / 4)
+    runs.loc[runs.label == "A", "MIA_entropy"] = 0.4  # the official one adds 0.4 / 4
+    assert V.summarize(runs, "class").loc["A", "Gap"] == pytest.approx(0.7 / 4)
 
 
 def test_best_retainer_among_forgetting_methods():
@@ -258,6 +278,7 @@ def test_a_diverging_run_is_recorded_not_raised(digits, original):
     split = D.class_split(digits, 3, 100, seed=0)
     run = V.image_run(original, digits, split, Config("x", "GDiff-0.5", 1e6), TINY, 0)
     assert run["diverged_at"] is not None and all(math.isnan(run[m]) for m in V.METRICS)
+    assert set(V.METRICS) == {"FA", "RA", "TA", "MIA", "MIA_entropy"}
 
 
 def test_autolr_changes_the_rate_every_ten_steps(digits, original):
@@ -280,6 +301,8 @@ def test_run_table_has_one_row_per_scenario_method_and_seed(digits, original):
     configs = {"class": [Config("NGDiff", "NGDiff", 0.1)]}
     runs = V.run_table(original, digits, splits, configs, TINY, [0, 1], EPOCHS, progress=False)
     assert list(runs.label) == ["No-unlearn"] * 2 + ["RT"] * 2 + ["NGDiff"] * 2
+    quick = V.run_table(original, digits, splits, configs, TINY, [0], EPOCHS, False, retrain=False)
+    assert list(quick.label) == ["No-unlearn", "NGDiff"]
     assert set(V.METRICS) <= set(runs.columns) and runs.FA.notna().all()
     assert np.isclose(runs.loc[runs.label == "NGDiff", "lr"], 0.1).all()
 
@@ -296,3 +319,65 @@ def test_tune_all_gives_autolr_the_rate_of_its_method(digits, original):
     assert list(choices.scenario) == ["class", "class", "random", "random"]
     assert choices.rule.iloc[1] == "start at NGDiff's rate"
     assert "Gap" in choices.rule.iloc[2]
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def _table4_runs(fa: dict, ra: dict, seeds=(0, 1, 2), diverged=()) -> pd.DataFrame:
+    """Class-task finals: per label one FA and RA for every seed; ``diverged`` lists
+    (label, seed) runs that diverged (metrics NaN)."""
+    rows = []
+    for label in fa:
+        for seed in seeds:
+            gone = (label, seed) in diverged
+            fa_, ra_ = (math.nan, math.nan) if gone else (fa[label], ra[label])
+            rows.append(dict(scenario="class", label=label, seed=seed,
+                             diverged_at=3.0 if gone else math.nan, FA=fa_, RA=ra_))  # fmt: skip
+    rows.append(
+        dict(scenario="random", label="NGDiff", seed=0, diverged_at=math.nan, FA=0.9, RA=0.1)
+    )
+    return pd.DataFrame(rows)
+
+
+LABELS = [c.label for c in V.TABLE4]
+
+
+def test_all_methods_forget_measures_the_worst_fa_per_seed_and_flips():
+    fa = {label: 0.0 for label in LABELS} | {"GDiff-0.9": 0.05}
+    runs = _table4_runs(fa, {label: 0.9 for label in LABELS})
+    rows = V.measure_all_forget(runs, draw=4)
+    assert list(rows.seed) == [0, 1, 2] and (rows.draw == 4).all()
+    assert rows.value.tolist() == pytest.approx([0.05] * 3)
+    assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
+    # GDiff-0.9 keeps the class on every seed: the claim fails
+    failing = _table4_runs(fa | {"GDiff-0.9": 0.6}, {label: 0.9 for label in LABELS})
+    assert claims.evaluate(V.measure_all_forget(failing, 4)).iloc[0]["verdict"] == "fails"
+    # a diverged run counts as not forgetting (FA 1)
+    broken = _table4_runs(fa, {label: 0.9 for label in LABELS}, diverged=[("GDiff-0.1", 1)])
+    assert V.measure_all_forget(broken, 0).value.tolist() == pytest.approx([0.05, 1.0, 0.05])
+
+
+def test_ngdiff_highest_ra_is_paired_per_seed_counts_only_forgetting_runs_and_flips():
+    fa = {label: 0.0 for label in LABELS} | {"GDiff-0.9": 0.5}
+    ra = {label: 0.7 for label in LABELS} | {"NGDiff+AutoLR": 0.95, "GDiff-0.9": 0.99}
+    rows = V.measure_ngdiff_highest_ra(_table4_runs(fa, ra), draw=0)
+    # GDiff-0.9 does not forget: its RA 0.99 does not count; 0.95 - 0.7
+    assert rows.value.tolist() == pytest.approx([0.25] * 3)
+    assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
+    # LossNorm forgets and keeps more of R than either NGDiff: the claim fails
+    losing = _table4_runs(fa, ra | {"LossNorm": 0.99})
+    row = claims.evaluate(V.measure_ngdiff_highest_ra(losing, 0)).iloc[0]
+    assert row["value"] == pytest.approx(-0.04) and row["verdict"] == "fails"
+    # an NGDiff run that does not forget counts RA 0
+    keeps = _table4_runs(fa | {"NGDiff": 0.5, "NGDiff+AutoLR": 0.5}, ra)
+    assert V.measure_ngdiff_highest_ra(keeps, 0).value.tolist() == pytest.approx([-0.7] * 3)
+    both = V.claim_measurements(_table4_runs(fa, ra), 0)
+    assert set(both.claim) == set(V.CLAIMS) and len(both) == 6
+
+
+def test_verdict_table_names_the_setting():
+    runs = _table4_runs(dict.fromkeys(LABELS, 0.0), dict.fromkeys(LABELS, 0.9))
+    rows = V.claim_measurements(runs, 0)
+    table = V.verdict_table(claims.evaluate(rows))
+    assert set(table.index) == set(V.CLAIMS) and table["setting"].str.contains("SGD").all()

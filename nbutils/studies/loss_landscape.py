@@ -3,8 +3,15 @@ Remark 4.1) and how well GeN's three-point probe sees it.
 
 Two visits for a run's steps (``engine.lm.unlearn_lm(..., visit=...)``): ``Snapshot``
 measures Fig. 3 and the GeN probes at one step; ``ngdiff_fit_visit`` fits parabolas to
-L_R and L_F along the NGDiff direction at every step (Remark 4.1). The measuring itself
-(probes, exact derivatives by double backward) is ``engine.probes``.
+L_R and L_F along the NGDiff direction at every step (Remark 4.1) and, at one step,
+GeN's three-point estimate at AutoLR's own probe size. The measuring itself (probes,
+exact derivatives by double backward) is ``engine.probes``.
+
+Claims (``measure_*``, ``CLAIMS_BY_FIGURE``): Eq. 6 / Fig. 3 (quadratic fits) and
+Remark 4.1 (positive fitted curvature) per NGDiff run, on NGDiff's own runs only; GeN's
+curvature at the step's rate per NGDiff run (evidence); the Fig. 3 showcase's positive
+curvature (sanity: its grid is built around a minimum), each task flagged when its
+fitted eta* is 2x or more off the exact one.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import claims
 from ..engine.directions import direction
 from ..engine.gradients import Grads, task_gradient
 from ..engine.probes import (
@@ -77,10 +85,7 @@ class Snapshot:
                 "exact": directional(loss_fn, ctx.params, g),
             }
         d = _ngdiff(grads["retain"], grads["forget"])
-        model64 = copy.deepcopy(ctx.model).double()
-        params64 = [p for p in model64.parameters() if p.requires_grad]
-        d64 = [v.double() for v in d]
-        loss64 = lambda: ctx.loss(model64, ctx.batch_retain)  # noqa: E731
+        loss64, params64, d64 = _float64_retain(ctx, d)
         loss32 = ctx.retain_loss()
         exact64 = directional(loss64, params64, d64)
         exact32 = directional(ctx.retain_loss(), ctx.params, d)
@@ -95,10 +100,36 @@ class Snapshot:
         return {"snapshot": True}
 
 
-def ngdiff_fit_visit(xs) -> Callable[[StepContext], dict]:
+def _float64_retain(ctx: StepContext, d: Grads):
+    """The retain loss of a float64 copy of the model on the step's retain batch, its
+    parameters and d in float64: for exact derivatives (double backward)."""
+    model64 = copy.deepcopy(ctx.model).double()
+    params64 = [p for p in model64.parameters() if p.requires_grad]
+    loss64 = lambda: ctx.loss(model64, ctx.batch_retain)  # noqa: E731
+    return loss64, params64, [v.double() for v in d]
+
+
+def gen_at_rate(ctx: StepContext, d: Grads) -> dict:
+    """GeN's three-point estimates of g_R.d and d^T H_R d at AutoLR's own probe size,
+    the step's rate (float32 model, the step's retain batch), against the exact float64
+    values: ``gen_size``, ``gen_slope_rel_error``, ``gen_curvature_rel_error``,
+    ``gen_exact_curvature``."""
+    loss64, params64, d64 = _float64_retain(ctx, d)
+    exact64 = directional(loss64, params64, d64)
+    at = gen_probe_errors(ctx.retain_loss(), ctx.params, d, [ctx.lr], exact64).iloc[0]
+    return {
+        "gen_size": float(ctx.lr),
+        "gen_slope_rel_error": float(at["slope_rel_error"]),
+        "gen_curvature_rel_error": float(at["curvature_rel_error"]),
+        "gen_exact_curvature": exact64.curvature,
+    }
+
+
+def ngdiff_fit_visit(xs, gen_step: int | None = None) -> Callable[[StepContext], dict]:
     """A visit: at theta_t, on the step's batches, fit parabolas to L_R and
     L_F along -x d for x in ``xs``, with d the NGDiff direction of the step's gradients
-    (Eq. 6, Remark 4.1): columns ``r2_<task>``, ``slope_<task>``, ``curvature_<task>``."""
+    (Eq. 6, Remark 4.1): columns ``r2_<task>``, ``slope_<task>``, ``curvature_<task>``;
+    at step ``gen_step`` also ``gen_at_rate``'s columns."""
     xs = np.asarray(xs, dtype=float)
 
     def visit(ctx: StepContext) -> dict:
@@ -115,6 +146,8 @@ def ngdiff_fit_visit(xs) -> Callable[[StepContext], dict]:
                     f"curvature_{task}": fit.curvature,
                 }
             )
+        if ctx.t == gen_step:
+            row.update(gen_at_rate(ctx, d))
         return row
 
     return visit
@@ -134,6 +167,97 @@ def curvature_summary(fits: pd.DataFrame, tasks=("retain", "forget")) -> dict:
         out[f"share_r2_ge_095_{task}"] = float(np.mean(r2 >= 0.95))
         out[f"share_positive_curvature_{task}"] = float(np.mean(curv > 0))
     return out
+
+
+# --------------------------------------------------------------------------- claims
+
+QUADRATIC = "ngdiff.fig3.quadratic_in_most_iterations"
+REMARK41 = "ngdiff.remark4_1.fitted_curvature_positive"
+SHOWCASE = "ngdiff.fig3.showcase_fit_curvature_positive"
+GEN = "gen.three_point_probe_recovers_curvature"
+CLAIMS_BY_FIGURE = {
+    "fig3_landscape": (SHOWCASE,),
+    "fig3_curvature": (QUADRATIC, REMARK41),
+    "gen_probe_error": (GEN,),
+}
+R2_GOOD = 0.95  # "well fitted"
+FAR = 2.0  # the showcase's fitted eta* this far (x or 1/x) from the exact one is flagged
+
+
+def _own_runs(fits: pd.DataFrame, label: str) -> pd.DataFrame:
+    rows = fits[fits["label"] == label] if "label" in fits else fits
+    return rows.dropna(subset=["r2_retain", "r2_forget"])
+
+
+def measure_quadratic(fits: pd.DataFrame, draw: int, label: str = "NGDiff") -> pd.DataFrame:
+    """Eq. 6 / Fig. 3 per run of ``label`` only (``ngdiff_fit_visit`` rows with ``label``
+    and ``seed``): the share of its steps where the parabolas of L_R and of L_F along
+    g_NGDiff both have R^2 >= 0.95."""
+    rows = _own_runs(fits, label)
+    good = (rows["r2_retain"] >= R2_GOOD) & (rows["r2_forget"] >= R2_GOOD)
+    share = good.groupby(rows["seed"]).mean()
+    return claims.measurement(QUADRATIC, draw, share.to_numpy(), seeds=share.index.tolist())
+
+
+def measure_remark41(fits: pd.DataFrame, draw: int, label: str = "NGDiff") -> pd.DataFrame:
+    """Remark 4.1 per run of ``label`` only: the share of its steps where the fitted
+    curvatures of L_R and of L_F along g_NGDiff are both positive."""
+    rows = _own_runs(fits, label)
+    convex = (rows["curvature_retain"] > 0) & (rows["curvature_forget"] > 0)
+    share = convex.groupby(rows["seed"]).mean()
+    return claims.measurement(REMARK41, draw, share.to_numpy(), seeds=share.index.tolist())
+
+
+def measure_gen(fits: pd.DataFrame, draw: int, label: str = "NGDiff") -> pd.DataFrame:
+    """GeN per run of ``label``: the relative error of its three-point d^T H_R d at the
+    step's rate against the exact float64 value, at the step where the visit measured it
+    (``ngdiff_fit_visit(gen_step=...)``); column ``size`` holds that rate."""
+    rows = fits[fits["label"] == label] if "label" in fits else fits
+    rows = rows.dropna(subset=["gen_curvature_rel_error"])
+    out = claims.measurement(
+        GEN, draw, rows["gen_curvature_rel_error"].to_numpy(), seeds=rows["seed"].tolist()
+    )
+    out["size"] = rows["gen_size"].to_numpy()
+    return out
+
+
+def eta_star_ratio(part: dict) -> float:
+    """Fitted over exact eta* of one task of the showcase (NaN when either has none)."""
+    fitted, exact = part["fit"].eta_star, part["exact"].eta_star
+    return fitted / exact if math.isfinite(fitted) and math.isfinite(exact) else math.nan
+
+
+def far_off(ratio: float, far: float = FAR) -> bool:
+    """Whether a fitted/exact eta* ratio is ``far`` or more off (or missing)."""
+    return not (1 / far < ratio < far)
+
+
+def measure_showcase(snapshot: Snapshot, draw: int, seed: int) -> pd.DataFrame:
+    """The Fig. 3 showcase (sanity: its grid is built around the minimum, so the fitted
+    curvature is positive by construction): one row per task, its fitted curvature,
+    with ``task``, ``eta_star_ratio`` (fitted / exact) and ``flagged`` (2x or more off,
+    or no exact minimum)."""
+    tasks = list(snapshot.fig3)
+    out = claims.measurement(
+        SHOWCASE,
+        draw,
+        [snapshot.fig3[t]["fit"].curvature for t in tasks],
+        seeds=[seed] * len(tasks),
+    )
+    ratios = [eta_star_ratio(snapshot.fig3[t]) for t in tasks]
+    out["task"] = tasks
+    out["eta_star_ratio"] = ratios
+    out["flagged"] = [far_off(r) for r in ratios]
+    return out
+
+
+def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The verdicts as the notebook prints them, evidence first and sanity checks apart,
+    each with its setting."""
+    columns = ["setting", "value", "low", "high", "n_runs", "n_finished", "verdict"]
+    order = verdicts["kind"].map({"evidence": 0, "sanity": 1})
+    table = verdicts.assign(order=order).sort_values("order", kind="stable")
+    return table.set_index(["kind", "id"])[columns]
 
 
 # --------------------------------------------------------------------------- figures
@@ -159,11 +283,13 @@ def plot_fig3(snapshot: Snapshot, note: str = ""):
             title=f"$L_{sym}$ along $-g_{sym}$ at step {snapshot.step}",
             ylim=(min(part["loss"].min(), fit(fine).min()) * 0.9 - 1e-3, part["loss"].max() * 1.15),
         )
+        ratio = eta_star_ratio(part)
+        flag = f"\nFLAG: fitted $\\eta^*$ {ratio:.2g}x the exact one" if far_off(ratio) else ""
         ax.text(
             0.5,
             0.95,
             f"$R^2$ = {fit.r2:.4f}\nfitted $\\eta^*$ = {fit.eta_star:.3g}, "
-            f"exact $\\eta^*$ = {exact.eta_star:.3g}",
+            f"exact $\\eta^*$ = {exact.eta_star:.3g}{flag}",
             transform=ax.transAxes,
             ha="center",
             va="top",
@@ -221,10 +347,12 @@ def plot_curvature(fits: pd.DataFrame, note: str = ""):
     return fig
 
 
-def plot_probe_errors(gen: dict, note: str = ""):
+def plot_probe_errors(gen: dict, note: str = "", per_run: pd.DataFrame | None = None):
     """GeN's relative error against the probe size eta (log-log), for g_R.d and d^T H_R d,
     in float32 and float64, with the slopes of truncation (eta^2) and round-off
-    (eps/eta, eps/eta^2) and the learning rate AutoLR would probe at."""
+    (eps/eta, eps/eta^2) and the learning rate AutoLR would probe at; ``per_run``
+    (``measure_gen``'s rows: ``size``, ``value``) adds each run's curvature error at
+    its own rate (the evidence of the GeN claim)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.3), sharey=True)
@@ -253,6 +381,17 @@ def plot_probe_errors(gen: dict, note: str = ""):
             label=f"$\\propto \\epsilon/\\eta^{power}$ (round-off)",
         )
         ax.axvline(gen["lr"], color="#ff7f0e", lw=1, label=f"AutoLR probe = lr {gen['lr']:g}")
+        if quantity == "curvature" and per_run is not None and len(per_run):
+            ax.scatter(
+                per_run["size"],
+                per_run["value"],
+                marker="*",
+                s=90,
+                color="#ff7f0e",
+                edgecolor="black",
+                zorder=5,
+                label="each NGDiff run at its rate",
+            )
         ax.set(
             xlabel="probe size $\\eta$",
             title=f"GeN's estimate of {name}",

@@ -1,11 +1,43 @@
-"""Notebook 00: the setting (benchmark, target, a retain-only reference), no paper figure."""
+"""Notebook 00: the setting (benchmark, target, a retain-only reference), no paper figure.
+
+Claims (``claim_measurements``, one model per draw): the target ("No-unlearn")
+reproduces F (NGDiff Sec. 5.1, Table 1's No-unlearn row), and the retain-only model,
+which never saw F, still answers F's questions in form: its ROUGE_F is not below the
+forget threshold, so ROUGE_F near 0 is over-forgetting, not the gold standard.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from .. import claims
 from .style import color
+
+MEMORIZES = "ngdiff.sec5_1.no_unlearn_memorizes"
+RETAIN_ONLY = "ngdiff.sec5_1.retain_only_keeps_answer_form"
+CLAIMS = (MEMORIZES, RETAIN_ONLY)
+
+
+def claim_measurements(
+    target_rouge_forget: float, retain_only_rouge_forget: float, draw: int, seed: int
+) -> pd.DataFrame:
+    """Both claims of notebook 00 for one draw: the target's ROUGE_F (No-unlearn
+    memorizes F) and the retain-only model's (the over-forgetting reference), one row
+    each, ``seed`` being the models' training seed."""
+    return pd.concat(
+        [
+            claims.measurement(MEMORIZES, draw, [target_rouge_forget], seeds=[seed]),
+            claims.measurement(RETAIN_ONLY, draw, [retain_only_rouge_forget], seeds=[seed]),
+        ],
+        ignore_index=True,
+    )
+
+
+def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The verdicts as the notebook prints them: kind, setting, value, interval, runs."""
+    columns = ["kind", "setting", "value", "low", "high", "n_runs", "n_finished", "verdict"]
+    return verdicts.set_index("id")[columns]
 
 
 def plot_author_losses(losses: dict[str, pd.DataFrame], ax=None):

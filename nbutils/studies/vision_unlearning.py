@@ -9,11 +9,18 @@ two scenarios: *class* (a sample of one class's training images, as in Appendix 
 retrained from scratch on R alone, is the gold reference.
 
 Metrics (slides): forget accuracy FA, retain accuracy RA, test accuracy TA (with its
-share on the forgotten class and on the other classes), and MIA, the share of F that a
-membership-inference attack calls members (``core.mia``); each method's *Gap* is its
-mean absolute difference to RT over FA, RA, TA, MIA, and its *Std* the mean over those
-four of the standard deviation over seeds. Everything is a fraction in [0, 1]. A run
+share on the forgotten class and on the other classes), and two membership-inference
+attacks, each the share of F it calls members (``core.mia``): ``MIA_entropy``, the
+official attack of the DualOptim code (softmax entropy, balanced logistic regression on
+the full retain vs test sets), and ``MIA``, ours (log-loss and confidence, balanced by
+subsampling). Each method's *Gap* and *Std* are computed as the authors'
+``parse_result.py`` computes them, with the official MIA: Gap = mean over FA, RA, TA,
+MIA_entropy of |mean over seeds - RT's mean|, Std = mean over the same four of np.std
+over seeds (ddof 0). Everything is a fraction in [0, 1] (their tables: x 100). A run
 forgets when its FA is below ``stats.FORGET_BELOW``, the threshold of every notebook.
+
+Claims (``claim_measurements``): Table 4's "all methods reduce the forget accuracy to
+0" and "the retaining accuracy of NGDiff remains the highest", per seed, class task.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import stats
+from .. import claims, stats
 from ..core.digits import (
     Digits,
     Split,
@@ -43,7 +50,9 @@ from ..engine.runs import Config, Protocol, Tuning, tune_rate, tuning_seeds
 from ..engine.unlearner import unlearn
 from .style import color
 
-METRICS = ("FA", "RA", "TA", "MIA")  # the slides' four; Gap and Std run over these
+GAP_METRICS = ("FA", "RA", "TA", "MIA_entropy")  # the official four: Gap and Std
+METRICS = (*GAP_METRICS, "MIA")  # every metric of a run; MIA is our attack
+CLASS_METRICS = ("TA_forgotten", "TA_rest")  # TA split by the forgotten class
 PRETRAIN_EPOCHS = 30  # the original model's and RT's training (Adam)
 SMOKE_PRETRAIN_EPOCHS = 5
 PROTOCOL = Protocol(
@@ -66,15 +75,19 @@ def pretrain_epochs(smoke: bool) -> int:
     return SMOKE_PRETRAIN_EPOCHS if smoke else PRETRAIN_EPOCHS
 
 
-def gap_to_reference(means: pd.DataFrame, reference: str = "RT") -> pd.Series:
-    """The slides' Gap: per row, mean over FA, RA, TA, MIA of |value - reference row's|."""
-    cols = list(METRICS)
+def gap_to_reference(means: pd.DataFrame, reference: str = "RT", metrics=GAP_METRICS) -> pd.Series:
+    """The slides' Gap (``parse_result.py``): per row, mean over FA, RA, TA and the
+    official MIA of |mean - the reference row's mean|; NaN without a reference row."""
+    cols = list(metrics)
+    if reference not in means.index:
+        return pd.Series(math.nan, index=means.index)
     return (means[cols] - means.loc[reference, cols]).abs().mean(axis=1)
 
 
-def std_column(stds: pd.DataFrame) -> pd.Series:
-    """The slides' Std: per row, the mean over FA, RA, TA, MIA of the std over seeds."""
-    return stds[list(METRICS)].mean(axis=1)
+def std_column(stds: pd.DataFrame, metrics=GAP_METRICS) -> pd.Series:
+    """The slides' Std (``parse_result.py``): per row, the mean over FA, RA, TA and the
+    official MIA of np.std over seeds (ddof 0: pass such stds)."""
+    return stds[list(metrics)].mean(axis=1)
 
 
 TABLE4 = [
@@ -103,7 +116,8 @@ def image_run(
     """Algorithm 1 on a copy of ``original`` (``engine.unlearner.unlearn``, single CPU
     thread): ``protocol.steps`` steps, each on a fresh retain batch and a fresh forget
     batch, then ``evaluate``. One row: ``lr``, ``final_lr``, ``seconds``, ``diverged_at``
-    and the metrics (NaN for a run whose loss, gradient or parameters became non-finite)."""
+    and the metrics (``METRICS``, with TA_forgotten / TA_rest in the class task; NaN for
+    a run whose loss, gradient or parameters became non-finite)."""
     start = time.perf_counter()
     with cpu_threads(1):
         run = unlearn(
@@ -119,7 +133,7 @@ def image_run(
             evaluate=lambda model: evaluate(model, data, split, seed),
             label=config.label,
         )
-    final = {k: v for k, v in run.final.items() if k in (*METRICS, "TA_forgotten", "TA_rest")}
+    final = {k: v for k, v in run.final.items() if k in (*METRICS, *CLASS_METRICS)}
     return {
         "lr": config.lr,
         "final_lr": run.final_lr,
@@ -172,9 +186,9 @@ def tune(
     def run_at(lr: float, held_out: int) -> dict:
         row = image_run(original, data, split, replace(config, lr=lr), protocol, held_out)
         if references is not None:
-            reference = pd.Series(references[held_out])[list(METRICS)]
+            reference = pd.Series(references[held_out])[list(GAP_METRICS)]
             row["gap"] = float(
-                pd.Series(row)[list(METRICS)].astype(float).sub(reference).abs().mean()
+                pd.Series(row)[list(GAP_METRICS)].astype(float).sub(reference).abs().mean()
             )
         return row
 
@@ -242,14 +256,17 @@ def run_table(
     seeds: list[int],
     epochs: int,
     progress: bool = True,
+    retrain: bool = True,
 ) -> pd.DataFrame:
     """Every scenario x (No-unlearn, RT, each config) x seed: one row per run with
     scenario, label, seed, lr, final_lr (AutoLR's last rate), seconds, diverged_at and
-    the metrics. ``configs[scenario]`` carry their tuned rates; RT trains ``epochs``."""
+    the metrics. ``configs[scenario]`` carry their tuned rates; RT trains ``epochs``
+    (``retrain=False`` leaves RT out: no claim needs it, only Gap)."""
+    references = [None, "RT"] if retrain else [None]
     jobs = [
         (scenario, config, seed)
         for scenario in splits
-        for config in [None, "RT", *configs[scenario]]
+        for config in [*references, *configs[scenario]]
         for seed in seeds
     ]
     rows = []
@@ -272,28 +289,40 @@ def run_table(
 
 def summarize(runs: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """One row per label (index, in run order) for one scenario: ``<metric>_mean`` and
-    ``<metric>_std`` over the finished runs (``stats.group_stats``), Gap to RT, Std, and
-    runs / diverged counts."""
+    ``<metric>_std`` (np.std over seeds, ddof 0, as ``parse_result.py``) over the
+    finished runs, Gap to RT and Std with the official MIA (``gap_to_reference``,
+    ``std_column``; Gap is NaN without RT), and ``runs`` / ``diverged`` counts."""
     rows = runs[runs.scenario == scenario]
-    columns = [
-        c for c in (*METRICS, "TA_forgotten", "TA_rest") if c in rows and rows[c].notna().any()
-    ]
-    table = stats.group_stats(rows, "label", columns).set_index("label")
-    means = table[[f"{c}_mean" for c in columns]].set_axis(columns, axis=1)
-    stds = table[[f"{c}_std" for c in columns]].set_axis(columns, axis=1)
-    out = table[[f"{c}_{s}" for c in columns for s in ("mean", "std")]].copy()
-    out["Gap"] = gap_to_reference(means)
-    out["Std"] = std_column(stds)
-    out["runs"], out["diverged"] = table["runs"], table["diverged"]
+    columns = [c for c in (*METRICS, *CLASS_METRICS) if c in rows and rows[c].notna().any()]
+    labels = list(dict.fromkeys(rows.label))
+    diverged = stats.diverged_mask(rows)
+    finished = rows[~diverged].groupby("label", sort=False)[columns]
+    means = finished.mean().reindex(labels)
+    stds = finished.std(ddof=0).reindex(labels)
+    out = pd.DataFrame(index=pd.Index(labels, name="label"))
+    for c in columns:
+        out[f"{c}_mean"], out[f"{c}_std"] = means[c], stds[c]
+    official = all(m in columns for m in GAP_METRICS)
+    out["Gap"] = gap_to_reference(means) if official else math.nan
+    out["Std"] = std_column(stds) if official else math.nan
+    out["runs"] = rows.groupby("label", sort=False).size().reindex(labels)
+    out["diverged"] = diverged.groupby(rows.label, sort=False).sum().reindex(labels).astype(int)
     return out
 
 
+COLUMN_NAMES = {
+    "MIA_entropy": "MIA (official: entropy)",
+    "MIA": "MIA (ours: loss + confidence)",
+}
+
+
 def formatted(table: pd.DataFrame) -> pd.DataFrame:
-    """``summarize``'s table as the slides print it: "mean ± std" cells, Gap, Std."""
+    """``summarize``'s table as the slides print it: "mean ± std" cells (std ddof 0),
+    each MIA named by its attack, then Gap and Std (both with the official MIA)."""
     out = pd.DataFrame(index=table.index)
     metrics = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
     for metric in metrics:
-        out[metric] = [
+        out[COLUMN_NAMES.get(metric, metric)] = [
             f"{m:.3f} ± {s:.3f}" for m, s in zip(table[f"{metric}_mean"], table[f"{metric}_std"])
         ]
     for column in ("Gap", "Std", "runs", "diverged"):
@@ -326,6 +355,63 @@ def table_claims(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
+# --------------------------------------------------------------------------- claims
+
+ALL_FORGET = "ngdiff.table4.all_methods_forget_the_class"
+NGDIFF_HIGHEST_RA = "ngdiff.table4.ngdiff_highest_retain_accuracy"
+CLAIMS = (ALL_FORGET, NGDIFF_HIGHEST_RA)
+NGDIFF_LABELS = ("NGDiff", "NGDiff+AutoLR")
+
+
+def _class_runs(runs: pd.DataFrame, labels) -> pd.DataFrame:
+    rows = runs[(runs.scenario == "class") & runs.label.isin(list(labels))].copy()
+    rows["diverged"] = stats.diverged_mask(rows)
+    return rows
+
+
+def measure_all_forget(runs: pd.DataFrame, draw: int, labels=None) -> pd.DataFrame:
+    """Table 4's "all methods reduce the forget accuracy to 0": per seed, the largest
+    final FA over ``labels`` (the Table 4 methods) in the class task, a diverged run
+    counting FA 1 (it did not unlearn, it broke)."""
+    labels = labels or [c.label for c in TABLE4]
+    rows = _class_runs(runs, labels)
+    fa = rows["FA"].astype(float).where(~rows["diverged"], 1.0)
+    worst = fa.groupby(rows["seed"]).max()
+    return claims.measurement(ALL_FORGET, draw, worst.to_numpy(), seeds=worst.index.tolist())
+
+
+def measure_ngdiff_highest_ra(runs: pd.DataFrame, draw: int, labels=None) -> pd.DataFrame:
+    """Table 4's "the retaining accuracy of NGDiff remains the highest", paired per seed
+    in the class task: the better RA of NGDiff and NGDiff+AutoLR minus the best RA of
+    the other ``labels``, where a run counts its RA only when it forgets (FA below
+    ``stats.FORGET_BELOW``) and 0 otherwise or when it diverged. NaN for a seed
+    without both sides."""
+    labels = labels or [c.label for c in TABLE4]
+    rows = _class_runs(runs, labels)
+    forgot = stats.forgets(rows["FA"]) & ~rows["diverged"].to_numpy()
+    rows["credit"] = np.where(forgot, rows["RA"].astype(float), 0.0)
+    mine = rows.label.isin(NGDIFF_LABELS)
+    ours = rows[mine].groupby("seed")["credit"].max()
+    theirs = rows[~mine].groupby("seed")["credit"].max()
+    seeds = sorted(set(ours.index) | set(theirs.index))
+    values = ours.reindex(seeds) - theirs.reindex(seeds)
+    return claims.measurement(NGDIFF_HIGHEST_RA, draw, values.to_numpy(), seeds=seeds)
+
+
+def claim_measurements(runs: pd.DataFrame, draw: int, labels=None) -> pd.DataFrame:
+    """Every claim of notebook 08, one row per seed (``claims.measurement``)."""
+    return pd.concat(
+        [measure_all_forget(runs, draw, labels), measure_ngdiff_highest_ra(runs, draw, labels)],
+        ignore_index=True,
+    )
+
+
+def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The verdicts as the notebook prints them, each with its setting."""
+    columns = ["kind", "setting", "value", "low", "high", "n_runs", "n_finished", "verdict"]
+    return verdicts.set_index("id")[columns]
+
+
 # --------------------------------------------------------------------------- figure
 
 
@@ -333,7 +419,8 @@ METRIC_TITLES = {
     "FA": "FA: accuracy on F",
     "RA": "RA: accuracy on R",
     "TA": "TA: accuracy on test",
-    "MIA": "MIA: share of F called members",
+    "MIA_entropy": "MIA (official, entropy):\nshare of F called members",
+    "MIA": "MIA (ours, loss + confidence):\nshare of F called members",
 }
 
 
@@ -345,12 +432,13 @@ def _tick(label: str, lrs: pd.Series) -> str:
 
 
 def plot_table(runs: pd.DataFrame, titles: dict[str, str], n_seeds: int):
-    """Dot plot: one row of panels per scenario, one panel per metric; per method (its
-    tuned rate in the tick label) the seeds as small dots and mean ± std as a bar; RT's
-    mean as a dashed line. Diverged runs are left out."""
+    """Dot plot: one row of panels per scenario, one panel per metric (both MIAs); per
+    method (its tuned rate in the tick label) the seeds as small dots and mean ± std
+    (ddof 0) as a bar; RT's mean as a dashed line where RT ran. Diverged runs are left
+    out."""
     scenarios = [s for s in titles if s in set(runs.scenario)]
     fig, axes = plt.subplots(
-        len(scenarios), len(METRICS), figsize=(14, 2.1 + 2.3 * len(scenarios)), sharey="row"
+        len(scenarios), len(METRICS), figsize=(17, 2.4 + 2.3 * len(scenarios)), sharey="row"
     )
     axes = np.atleast_2d(axes)
     for row, scenario in zip(axes, scenarios):
@@ -362,16 +450,19 @@ def plot_table(runs: pd.DataFrame, titles: dict[str, str], n_seeds: int):
                 values = rows.loc[rows.label == label, metric].to_numpy(float)
                 hue = color(label)
                 ax.scatter(values, np.full(len(values), y), s=12, color=hue, alpha=0.5)
-                std = values.std(ddof=1) if len(values) > 1 else 0.0
-                ax.errorbar(values.mean(), y, xerr=std, fmt="D", color=hue, ms=6, capsize=3)
-            reference = rows.loc[rows.label == "RT", metric].mean()
-            ax.axvline(reference, color="black", ls="--", lw=1)
-            ax.set(xlim=(-0.05, 1.05), xlabel="fraction of images", title=METRIC_TITLES[metric])
+                ax.errorbar(
+                    values.mean(), y, xerr=values.std(), fmt="D", color=hue, ms=6, capsize=3
+                )
+            reference = rows.loc[rows.label == "RT", metric]
+            if len(reference):
+                ax.axvline(reference.mean(), color="black", ls="--", lw=1)
+            ax.set(xlim=(-0.05, 1.05), xlabel="fraction of images")
+            ax.set_title(METRIC_TITLES[metric], fontsize=9)
             ax.set_yticks(range(len(labels)), ticks)
         row[0].set_ylabel(titles[scenario])
         row[0].invert_yaxis()
     fig.suptitle(
-        f"Digits unlearning: mean ± std (bars) over {n_seeds} seeds, seeds as dots; "
+        f"Digits unlearning: mean ± std (bars, ddof 0) over {n_seeds} seeds, seeds as dots; "
         "dashed line = RT (retrained on R), the gold reference",
         fontsize=11,
     )
