@@ -216,6 +216,7 @@ def test_optimizers_and_curve_schedule():
         comparison.optimizers_to_run(["rmsprop"], False)
     assert comparison.curve_eval_every(40) == 5  # 8 points before the final one
     assert comparison.curve_eval_every(6, 2) == 3
+    assert comparison.curve_eval_every(6, smoke=True) == 6
     assert comparison.curve_eval_every(3) == 1
     with pytest.raises(ValueError):
         comparison.curve_eval_every(0)
@@ -276,7 +277,15 @@ def test_tables_carry_forget_quality_and_the_retain_only_row():
     text3, change, without, with_autolr = comparison.table3(frame, no_unlearn, RETAIN_ONLY)
     assert list(change.index) == comparison.TABLE_METHODS
     assert comparison.TITLES["forget_quality"] in text3
+    assert text3.index[-1] == "retain-only"
+    assert text3.loc["retain-only", comparison.TITLES["verbmem"]] == "0.50"
     assert (change["verbmem"] == 0).all()
+    fig, axes = plt.subplots(1, 4)
+    metrics = ("verbmem", "utility_rel", "truth_ratio", "forget_quality")
+    comparison.plot_autolr_arrows(axes, without, with_autolr, metrics, table.loc["retain-only"])
+    assert axes[3].get_yscale() == "log"
+    assert any(list(line.get_ydata()) == [0.5, 0.5] for line in axes[0].get_lines())
+    plt.close(fig)
     bare = comparison.table1(frame.assign(forget_quality=np.nan), REFERENCE, None)
     assert "retain-only" not in bare.index
     assert comparison.format_table(bare).loc["NPO", comparison.TITLES["forget_quality"]] == "n/a"

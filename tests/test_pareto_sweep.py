@@ -216,6 +216,22 @@ def test_plot_pareto_draws_both_sweeps_and_crosses_collapses():
     assert axes[0].get_xscale() == "log"
     texts = [t.get_text() for t in axes[1].get_legend().get_texts()]
     assert "GDiff(c), one rate 0.001" in texts and "GDiff(c), each c tuned" in texts
-    assert any(t.startswith("some runs diverged") for t in texts)
+    assert any(t.startswith("† some runs diverged") for t in texts)
     plt.close(fig)
     assert math.isclose(points.loc["GDiff-0", "collapsed"], 1)
+
+
+def test_score_table_against_both_sweeps():
+    frame = fig1_world()
+    frame["truth_ratio_forget_values"] = [[0.2, 0.4, 0.6]] * len(frame)
+    runs = study.Fig1Runs(frame, [0.0, 1.0], [0.1, 0.5, 0.9], 1e-3, ["NPO", study.NGDIFF_AUTOLR])
+    retain_only = {"rouge_forget": 0.5, "truth_ratio_forget_values": [0.2, 0.4, 0.6]}
+    table = study.score_table(runs, NO_UNLEARN, retain_only)
+    assert list(table.index) == ["NPO", study.NGDIFF_AUTOLR]
+    ng = table.loc[study.NGDIFF_AUTOLR]
+    assert ng["added_hv"] > 0 and ng["dominated_rouge_seeds"] == 0
+    assert ng["added_hv_vs_common"] > 0  # over (1, 0.4) and (0.1, 0.8)
+    assert ng["forget_quality"] == pytest.approx(1.0)
+    assert ng["rouge_f_gap"] == pytest.approx(0.48)  # 0.02 vs the retain-only 0.5
+    assert table.loc["NPO", "utility_rel"] == pytest.approx(0.1 / 0.8)
+    assert math.isnan(study.score_table(runs, NO_UNLEARN, None).loc["NPO", "forget_quality"])

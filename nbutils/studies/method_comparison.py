@@ -62,6 +62,7 @@ TABLE_METHODS = ["GDiff-0.9", "GDiff-0.5", "GDiff-0.1", "NPO", "LossNorm", "NGDi
 TUNED_METHODS = ["GDiff-0.9", "GDiff-0.7", "GDiff-0.5", "GDiff-0.1", "NPO", "LossNorm", "NGDiff"]
 CURVE_METHODS = ["GDiff-0.5", "GDiff-0.7", "GDiff-0.9", "LossNorm", "NPO", "NGDiff+AutoLR"]
 CURVE_POINTS = 8  # ROUGE evaluations per run before the final one (Fig. 4)
+SMOKE_CURVE_POINTS = 1  # at smoke size: the start and the end
 SETTINGS = {"adam": claims.ADAM, "sgd": claims.SGD}
 
 # The paper's Phi-1.5 rows (TOFU forget10), Table 1 and Table 3 (without -> with AutoLR):
@@ -96,9 +97,12 @@ def optimizers_to_run(optimizers: list[str], verdicts_only: bool) -> list[str]:
     return ["adam"] if verdicts_only else list(optimizers)
 
 
-def curve_eval_every(steps: int, points: int = CURVE_POINTS) -> int:
+def curve_eval_every(steps: int, points: int | None = None, *, smoke: bool = False) -> int:
     """Evaluate every ``steps // points`` steps: ``points`` ROUGE evaluations before the
-    final one (every 5 steps of 40 for the default 8)."""
+    final one (``CURVE_POINTS``, every 5 steps of 40, by default; ``SMOKE_CURVE_POINTS``
+    at smoke size). Notebooks 02 and 06 call it alike, so their comparison protocols
+    (and runs) are the same."""
+    points = points or (SMOKE_CURVE_POINTS if smoke else CURVE_POINTS)
     if steps < 1 or points < 1:
         raise ValueError(f"steps and points must be positive, got {steps}, {points}")
     return max(1, steps // points)
@@ -170,15 +174,26 @@ def table1(finals: pd.DataFrame, no_unlearn: dict, retain_only: dict | None) -> 
 
 def table3(finals: pd.DataFrame, no_unlearn: dict, retain_only: dict | None):
     """The Table 3 analogue: every Table 3 method without and with AutoLR
-    (``autolr_table``). Returns the text table, the change of each mean, and the two
-    ``method_table`` halves (without, with)."""
-    reference = {**no_unlearn, **references_table(no_unlearn, retain_only).loc[REFERENCE_LABEL]}
+    (``autolr_table``), and the retain-only model's row last (one value per column, as
+    No-unlearn's first) when given. Returns the text table, the change of each mean, and
+    the two ``method_table`` halves (without, with)."""
+    references = references_table(no_unlearn, retain_only)
+    reference = {**no_unlearn, **references.loc[REFERENCE_LABEL]}
     plain = finals[finals["label"].isin(TABLE_METHODS)]
     auto = finals[finals["label"].isin([f"{m}+AutoLR" for m in TABLE_METHODS])]
     auto = auto.assign(label=auto["label"].str.removesuffix("+AutoLR"))
     without = method_table(plain, reference, order=TABLE_METHODS)
     with_autolr = method_table(auto, reference, order=TABLE_METHODS)
     text, change = autolr_table(without, with_autolr)
+    if retain_only is not None:
+        gold = method_table(
+            with_forget_quality(reference_run(RETAIN_ONLY, retain_only), retain_only),
+            reference,
+        ).loc[RETAIN_ONLY]
+        text.loc[RETAIN_ONLY] = [
+            f"{gold[m]:.1e}" if m == "forget_quality" else f"{gold[m]:.2f}"
+            for m in [m for m in TITLES if TITLES[m] in text.columns]
+        ]
     return text, change, without, with_autolr
 
 
@@ -604,12 +619,16 @@ def plot_autolr_arrows(
     without: pd.DataFrame,
     with_autolr: pd.DataFrame,
     metrics=("verbmem", "utility_rel", "truth_ratio"),
+    retain_only: dict | None = None,
 ):
     """Table 3 as arrows: for each method, from the mean without AutoLR (circle) to the
     mean with AutoLR (arrow head), with the success threshold dashed; a method whose
-    every run diverged has no arrow."""
+    every run diverged has no arrow. With ``retain_only`` (a ``method_table`` row or a
+    dict of the same columns), its value dotted on each panel (on Verbmem: below it is
+    over-forgetting). Forget quality (no threshold) on a log axis."""
     methods = [label for label in without.index if label != REFERENCE_LABEL]
     for ax, m in zip(axes, metrics):
+        log = m == "forget_quality"
         for i, label in enumerate(methods):
             a, b = without.loc[label, m], with_autolr.loc[label, m]
             ax.plot(i, a, "o", color=color(label), ms=7)
@@ -624,18 +643,24 @@ def plot_autolr_arrows(
             ax.errorbar(
                 i,
                 b,
-                yerr=with_autolr.loc[label, f"{m}_std"],
+                yerr=None if log else with_autolr.loc[label, f"{m}_std"],
                 fmt="none",
                 ecolor=color(label),
                 capsize=3,
                 elinewidth=0.8,
             )
+        if retain_only is not None and math.isfinite(float(retain_only[m])):
+            ax.axhline(float(retain_only[m]), color=color(RETAIN_ONLY), ls=":", lw=1.2)
+        ax.set_xticks(range(len(methods)), methods, rotation=40, ha="right")
+        ax.set(title=TITLES[m], xlim=(-0.6, len(methods) - 0.4))
+        if log:
+            ax.set_yscale("log")
+            continue
         threshold = (
             stats.FORGET_BELOW
             if m == "verbmem"
             else stats.LOSE_BELOW * (1.0 if m == "utility_rel" else without.loc[REFERENCE_LABEL, m])
         )
         ax.axhline(threshold, color="black", ls="--", lw=1)
-        ax.set_xticks(range(len(methods)), methods, rotation=40, ha="right")
-        ax.set(title=TITLES[m], ylim=(-0.05, 1.1), xlim=(-0.6, len(methods) - 0.4))
+        ax.set(ylim=(-0.05, 1.1))
     return axes

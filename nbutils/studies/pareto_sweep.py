@@ -38,6 +38,8 @@ TUNED_CS = (0.1, 0.3, 0.5, 0.7, 0.9)  # the per-c tuned sweep
 MARKER_METHODS = ["LossNorm", "RLW", "PCGrad", "PCGrad (paper)", "IMTL-G", "NGDiff", "NPO"]
 CLAIM_METHODS = ["NPO"]
 NGDIFF_AUTOLR = "NGDiff+AutoLR"
+UNFILLED = ("x", "+", "1", "2", "3", "4")
+COLLAPSE_MARK = r"$\dagger$"  # a mean point with diverged (collapsed) runs
 FIG1_CLAIMS = [
     "ngdiff.fig1.no_single_c_balances",
     "ngdiff.fig1.ngdiff_adds_to_gdiff_frontier",
@@ -299,6 +301,25 @@ def forget_rows(finals: pd.DataFrame, no_unlearn: dict) -> pd.DataFrame:
     return out
 
 
+def score_table(runs: Fig1Runs, no_unlearn: dict, retain_only: dict | None) -> pd.DataFrame:
+    """Per marker: its scores against the tuned sweep (``score_summary``: ``added_hv``,
+    ``dominated_rouge_seeds``, ...) and against the common-rate sweep (``*_vs_common``),
+    with ROUGE_R / No-unlearn, forget quality and the ROUGE_F distance to the retain-only
+    model (``method_comparison.with_forget_quality``; NaN without it)."""
+    from .method_comparison import with_forget_quality
+
+    tuned = score_summary(
+        frontier_scores(runs.finals, runs.tuned_labels, runs.markers), runs.markers
+    )
+    common = score_summary(
+        frontier_scores(runs.finals, runs.common_labels, runs.markers), runs.markers
+    )[["added_hv", "dominated_rouge_seeds"]].add_suffix("_vs_common")
+    quality = forget_rows(with_forget_quality(runs.finals, retain_only), no_unlearn)
+    return tuned.join(common).join(
+        quality.loc[runs.markers, ["utility_rel", "forget_quality", "rouge_f_gap"]]
+    )
+
+
 def claim_measurements(
     finals: pd.DataFrame,
     common_labels: list[str],
@@ -381,10 +402,11 @@ def plot_pareto(
     in the order of ``common_cs`` and ``tuned_cs``), ``methods`` of the markers and the
     reference models, all from collapsed finals (``collapse``). Common-rate sweep:
     circles joined by a dashed line; tuned sweep: squares joined by a solid line; both
-    coloured by c. A point with collapsed runs is crossed (x): its runs diverged and
-    count as collapse points (ROUGE 0, losses at log V). Error bars: one std over seeds.
-    The shaded area of panel (b) is what the tuned sweep's mean points dominate down to
-    (ROUGE_F, ROUGE_R) = (1, 0): its hypervolume, the frontier the claims score against.
+    coloured by c. A point with collapsed runs carries a dagger (†): some of its runs
+    diverged and count as collapse points (ROUGE 0, losses at log V). Error bars: one
+    std over seeds. The shaded area of panel (b) is what the tuned sweep's mean points
+    dominate down to (ROUGE_F, ROUGE_R) = (1, 0): its hypervolume, the frontier the
+    claims score against.
     ``frontier_labels``: the non-dominated points of panel (b), ringed in black.
     """
     loss_ax, rouge_ax = axes
@@ -407,7 +429,7 @@ def plot_pareto(
                 fmt=marker(label),
                 ms=13 if label.startswith("NGDiff") else 8,
                 color=color(label),
-                mec="black",
+                mec=color(label) if marker(label) in UNFILLED else "black",
                 mew=0.6,
                 elinewidth=0.8,
                 label=label,
@@ -417,11 +439,10 @@ def plot_pareto(
             ax.scatter(
                 crossed[x],
                 crossed[y],
-                marker="x",
-                s=70,
+                marker=COLLAPSE_MARK,
+                s=90,
                 color="black",
-                lw=1.4,
-                label="some runs diverged: collapse points (ROUGE 0, losses at log V)",
+                label="† some runs diverged: collapse points (ROUGE 0, losses at log V)",
                 zorder=5,
             )
     order = np.argsort(tuned["rouge_forget"].to_numpy())
