@@ -214,6 +214,8 @@ def test_optimizers_and_curve_schedule():
     assert comparison.optimizers_to_run(["sgd", "adam"], True) == ["adam"]
     with pytest.raises(ValueError, match="rmsprop"):
         comparison.optimizers_to_run(["rmsprop"], False)
+    assert comparison.evaluation_seeds([3, 4, 5], smoke=False) == [3, 4, 5]
+    assert comparison.evaluation_seeds([3, 4], smoke=True) == [3]
     assert comparison.curve_eval_every(40) == 5  # 8 points before the final one
     assert comparison.curve_eval_every(6, 2) == 3
     assert comparison.curve_eval_every(6, smoke=True) == 6

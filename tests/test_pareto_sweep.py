@@ -47,6 +47,9 @@ def test_labels_parse_back_to_methods():
     assert study.tuned_methods()[:5] == [f"GDiff-{c:g}" for c in study.TUNED_CS]
     assert "PCGrad (paper)" in study.tuned_methods() and "PCGrad" in study.tuned_methods()
     assert study.tuned_methods(verdicts_only=True)[5:] == ["NGDiff", "NPO"]
+    assert study.tuned_methods(smoke=True)[5:] == ["NGDiff", "PCGrad (paper)", "NPO"]
+    assert study.markers() == study.MARKER_METHODS
+    assert study.markers(verdicts_only=True, smoke=True) == ["NPO"]
 
 
 def test_diverged_runs_become_collapse_points():
@@ -116,6 +119,8 @@ def test_run_fig1_runs_both_sweeps_and_the_markers(monkeypatch):
     assert len(out.finals) == 2 * (4 + 5 + len(out.markers))
     only = study.run_fig1(None, None, rates, [0], sweep, methods, [0.0, 1.0], 0, LOG_V, True)
     assert only.markers == ["NPO", study.NGDIFF_AUTOLR]
+    small = study.run_fig1(None, None, rates, [0], sweep, methods, [0.0, 1.0], 0, LOG_V, smoke=True)
+    assert small.markers == [*study.SMOKE_MARKERS, study.NGDIFF_AUTOLR]
 
 
 def fig1_world(balance=0.5, ngdiff=(0.02, 0.75), npo=(0.0, 0.1)):

@@ -63,6 +63,7 @@ TUNED_METHODS = ["GDiff-0.9", "GDiff-0.7", "GDiff-0.5", "GDiff-0.1", "NPO", "Los
 CURVE_METHODS = ["GDiff-0.5", "GDiff-0.7", "GDiff-0.9", "LossNorm", "NPO", "NGDiff+AutoLR"]
 CURVE_POINTS = 8  # ROUGE evaluations per run before the final one (Fig. 4)
 SMOKE_CURVE_POINTS = 1  # at smoke size: the start and the end
+SMOKE_EVAL_SEEDS = 1  # at smoke size: one evaluation seed (the notebook only has to run)
 SETTINGS = {"adam": claims.ADAM, "sgd": claims.SGD}
 
 # The paper's Phi-1.5 rows (TOFU forget10), Table 1 and Table 3 (without -> with AutoLR):
@@ -95,6 +96,12 @@ def optimizers_to_run(optimizers: list[str], verdicts_only: bool) -> list[str]:
         if name not in SETTINGS:
             raise ValueError(f"optimizers must be among {list(SETTINGS)}, got {name!r}")
     return ["adam"] if verdicts_only else list(optimizers)
+
+
+def evaluation_seeds(seeds: list[int], smoke: bool) -> list[int]:
+    """The evaluation seeds of notebooks 02 and 06: ``seeds`` (``presets.seeds``), only the
+    first ``SMOKE_EVAL_SEEDS`` at smoke size, where the notebooks only have to run."""
+    return list(seeds[:SMOKE_EVAL_SEEDS]) if smoke else list(seeds)
 
 
 def curve_eval_every(steps: int, points: int | None = None, *, smoke: bool = False) -> int:

@@ -37,6 +37,7 @@ TUNED_CS = (0.1, 0.3, 0.5, 0.7, 0.9)  # the per-c tuned sweep
 # (from NGDiff's tuned rate) and NPO; only the last two are needed by a claim.
 MARKER_METHODS = ["LossNorm", "RLW", "PCGrad", "PCGrad (paper)", "IMTL-G", "NGDiff", "NPO"]
 CLAIM_METHODS = ["NPO"]
+SMOKE_MARKERS = ["PCGrad (paper)", "NGDiff", "NPO"]  # smoke size: a few, one of each kind
 NGDIFF_AUTOLR = "NGDiff+AutoLR"
 UNFILLED = ("x", "+", "1", "2", "3", "4")
 COLLAPSE_MARK = r"$\dagger$"  # a mean point with diverged (collapsed) runs
@@ -57,12 +58,19 @@ def tuned_label(c: float) -> str:
     return f"{sweep_label(c)} @ tuned"
 
 
-def tuned_methods(verdicts_only: bool = False) -> list[str]:
-    """The methods whose rates are tuned: the tuned sweep's GDiff(c) and the markers
-    (only those a claim needs with ``verdicts_only``: NGDiff, which AutoLR starts from,
-    and NPO)."""
-    markers = ["NGDiff", *CLAIM_METHODS] if verdicts_only else MARKER_METHODS
-    return [sweep_label(c) for c in TUNED_CS] + markers
+def markers(verdicts_only: bool = False, smoke: bool = False) -> list[str]:
+    """The marker methods run (each at its tuned rate): every one of ``MARKER_METHODS``;
+    at smoke size ``SMOKE_MARKERS``; with ``verdicts_only`` only those a claim needs."""
+    if verdicts_only:
+        return list(CLAIM_METHODS)
+    return list(SMOKE_MARKERS if smoke else MARKER_METHODS)
+
+
+def tuned_methods(verdicts_only: bool = False, smoke: bool = False) -> list[str]:
+    """The methods whose rates are tuned: the tuned sweep's GDiff(c), NGDiff (which
+    NGDiff + AutoLR starts from) and the markers (``markers``)."""
+    names = [sweep_label(c) for c in TUNED_CS] + ["NGDiff", *markers(verdicts_only, smoke)]
+    return list(dict.fromkeys(names))
 
 
 # --------------------------------------------------------------------------- collapse
@@ -168,6 +176,7 @@ def run_fig1(
     rounds: int,
     log_v: float,
     verdicts_only: bool = False,
+    smoke: bool = False,
     progress: bool = True,
 ) -> Fig1Runs:
     """Every run of Fig. 1 on ``seeds``: the common-rate sweep (vanilla GDiff's tuned
@@ -175,7 +184,7 @@ def run_fig1(
     flips (``refine_sweep``; ``sweep_protocol``: evaluated after the last step), and,
     under ``method_protocol`` (notebook 06's, so that the runs are shared), the tuned
     sweep (``TUNED_CS``) and the markers at their tuned rates with NGDiff + AutoLR (plain
-    rule, from NGDiff's rate). ``verdicts_only``: the markers a claim needs only."""
+    rule, from NGDiff's rate). The markers: ``markers(verdicts_only, smoke)``."""
     common_lr = float(rates["GDiff-0.5"])
 
     def common(values):
@@ -192,11 +201,11 @@ def run_fig1(
         return grid.finals
 
     sweep, common_cs = refine_sweep(common, cs, rounds, log_v)
-    markers = CLAIM_METHODS if verdicts_only else MARKER_METHODS
+    marks = markers(verdicts_only, smoke)
     configs = [
         Config(tuned_label(c), sweep_label(c), float(rates[sweep_label(c)])) for c in TUNED_CS
     ]
-    configs += [Config(m, m, float(rates[m])) for m in markers]
+    configs += [Config(m, m, float(rates[m])) for m in marks]
     configs.append(Config(NGDIFF_AUTOLR, "NGDiff", float(rates["NGDiff"]), AutoLR.plain()))
     others = run_grid(
         target,
@@ -208,7 +217,7 @@ def run_fig1(
         desc="tuned GDiff(c) and markers",
     ).finals
     finals = pd.concat([sweep, collapse(others, log_v)], ignore_index=True)
-    return Fig1Runs(finals, common_cs, list(TUNED_CS), common_lr, [*markers, NGDIFF_AUTOLR])
+    return Fig1Runs(finals, common_cs, list(TUNED_CS), common_lr, [*marks, NGDIFF_AUTOLR])
 
 
 # --------------------------------------------------------------------------- points and scores
