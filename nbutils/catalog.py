@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .params import COMMON, LANGUAGE, SEEDS, Param, at_least
+from .params import COMMON, LANGUAGE, SEEDS, Param, at_least, optimizers
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,12 @@ class Entry:
 
 
 LM = {**COMMON, **LANGUAGE}
+PAPER_OPTIMIZERS = Param(
+    list,
+    optimizers(required="adam"),
+    'unlearning optimizers: "adam" (the paper\'s Appendix F.3; the verdicts) and/or "sgd" '
+    "(Algorithm 1 as written)",
+)
 
 # One entry per notebook, in reading order.
 NOTEBOOKS: dict[str, Entry] = {
@@ -42,7 +48,15 @@ NOTEBOOKS: dict[str, Entry] = {
             "02_pareto_sweep",
             "NGDiff Fig. 1 (Pareto sweep of GDiff over c, MTO rules)",
             ("fig1_pareto",),
-            {**LM, **SEEDS, "n_c": Param(int, at_least(3), "values of c in [0, 1]")},
+            {
+                **LM,
+                **SEEDS,
+                "n_c": Param(int, at_least(3), "values of c in [0, 1]"),
+                "n_refine": Param(
+                    int, at_least(0), "rounds of halving the c grid where forgetting flips"
+                ),
+                "optimizers": PAPER_OPTIMIZERS,
+            },
         ),
         Entry(
             "03_loss_landscape",
@@ -66,7 +80,7 @@ NOTEBOOKS: dict[str, Entry] = {
             "06_method_comparison",
             "NGDiff Fig. 4, Tables 1 and 3",
             ("fig4_methods", "table1_methods", "table3_autolr"),
-            {**LM, **SEEDS},
+            {**LM, **SEEDS, "optimizers": PAPER_OPTIMIZERS},
         ),
         Entry(
             "07_momentum_variance",

@@ -45,6 +45,31 @@ def one_of(*choices) -> Callable[[Any], str | None]:
     return lambda v: None if v in choices else f"must be one of {list(choices)}, got {v!r}"
 
 
+OPTIMIZERS = ("adam", "sgd")
+
+
+def optimizers(required: str | None = None) -> Callable[[Any], str | None]:
+    """A non-empty list of distinct optimizer names, each "adam" (the paper's Appendix F.3
+    setting) or "sgd" (Algorithm 1 as written); with ``required``, that one among them
+    (a notebook whose registry claims are about it)."""
+
+    def check(value) -> str | None:
+        if not value:
+            return f"must list at least one of {list(OPTIMIZERS)}, got {value!r}"
+        unknown = [v for v in value if v not in OPTIMIZERS]
+        if unknown:
+            return f"must list optimizers among {list(OPTIMIZERS)}, got {unknown!r}"
+        if len(set(value)) != len(value):
+            return f"must not repeat an optimizer, got {value!r}"
+        if required is not None and required not in value:
+            return (
+                f"must include {required!r} (the setting of this notebook's claims), got {value!r}"
+            )
+        return None
+
+    return check
+
+
 def _model(value: str) -> str | None:
     if not value.strip():
         return (

@@ -154,3 +154,14 @@ def rate_grid(session, optimizer: str) -> tuple[float, ...]:
     grid = protocol(session).lr_grid if optimizer == "sgd" else ADAM_RATES[session.params["scale"]]
     grid = tuple(sorted(grid))
     return (grid[0], grid[-1]) if session.smoke else grid
+
+
+def optimizer_protocol(session, optimizer: str, **overrides) -> Protocol:
+    """The session's protocol under ``optimizer`` with the rates its methods are tuned
+    over (``rate_grid``): "adam", the paper's setting (Appendix F.3), on ``ADAM_RATES``;
+    "sgd", Algorithm 1 as written, on the protocol's ``lr_grid``."""
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    return protocol(
+        session, optimizer=optimizer, lr_grid=rate_grid(session, optimizer), **overrides
+    )

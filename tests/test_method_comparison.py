@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from nbutils import claims  # noqa: E402
 from nbutils.studies import method_comparison as comparison  # noqa: E402
 from nbutils.studies import pareto_sweep, style  # noqa: E402
 
@@ -198,56 +199,202 @@ def test_colors_follow_the_collection():
 
 def test_plot_helpers_draw_without_error():
     frame = sweep_and_methods()
-    points = pareto_sweep.mean_points(frame)
-    sweep = points.loc[["GDiff-1", "GDiff-0.5", "GDiff-0"]]
-    fig, axes = plt.subplots(1, 2)
-    pareto_sweep.plot_pareto(
-        axes, sweep, [1.0, 0.5, 0.0], points.loc[["NGDiff", "LossNorm"]], 7.6, ["NGDiff"]
-    )
-    assert axes[0].get_xscale() == "log"
     table = comparison.method_table(frame, REFERENCE)
     fig, axes = plt.subplots(1, 3)
-    comparison.plot_method_bars(axes, table)
+    comparison.plot_method_bars(axes, table, metrics=("verbmem", "utility_rel", "truth_ratio"))
     comparison.plot_autolr_arrows(axes, table, table)
     plt.close("all")
 
 
-def test_labels_whose_every_run_diverged_have_no_point():
-    frame = sweep_and_methods()
-    frame.loc[frame.label == "GDiff-0", ["rouge_forget", "rouge_retain", "diverged_at"]] = [
-        np.nan,
-        np.nan,
-        12,
-    ]
-    points = pareto_sweep.mean_points(frame)
-    assert "GDiff-0" not in pareto_sweep.finished_points(points).index
-    sweep = ["GDiff-1", "GDiff-0.5", "GDiff-0"]
-    assert pareto_sweep.dominated_on_means(points, sweep, "LossNorm")  # under (0.6, 0.6)
-    assert not pareto_sweep.dominated_on_means(points, sweep, "NGDiff")
-    assert not pareto_sweep.dominated_on_means(points, sweep, "GDiff-0")
-    fig, axes = plt.subplots(1, 2)
-    pareto_sweep.plot_pareto(
-        axes, points.loc[sweep], [1.0, 0.5, 0.0], points.loc[["NGDiff", "LossNorm"]], 7.6, []
-    )
-    notes = [t.get_text() for t in axes[1].texts]
-    assert notes == ["no point (every run diverged): GDiff c = 0"]
+# --------------------------------------------------------------------------- issue 15/16
+
+
+def test_optimizers_and_curve_schedule():
+    assert comparison.optimizers_to_run(["adam", "sgd"], False) == ["adam", "sgd"]
+    assert comparison.optimizers_to_run(["sgd", "adam"], True) == ["adam"]
+    with pytest.raises(ValueError, match="rmsprop"):
+        comparison.optimizers_to_run(["rmsprop"], False)
+    assert comparison.evaluation_seeds([3, 4, 5], smoke=False) == [3, 4, 5]
+    assert comparison.evaluation_seeds([3, 4], smoke=True) == [3]
+    assert comparison.curve_eval_every(40) == 5  # 8 points before the final one
+    assert comparison.curve_eval_every(6, 2) == 3
+    assert comparison.curve_eval_every(6, smoke=True) == 6
+    assert comparison.curve_eval_every(3) == 1
+    with pytest.raises(ValueError):
+        comparison.curve_eval_every(0)
+
+
+def test_comparison_configs_cover_tables_and_fig4_at_tuned_rates():
+    rates = {m: 0.1 * (i + 1) for i, m in enumerate(comparison.TUNED_METHODS)}
+    configs = comparison.comparison_configs(rates)
+    labels = [c.label for c in configs]
+    assert labels[:6] == comparison.TABLE_METHODS
+    assert labels[6:12] == [f"{m}+AutoLR" for m in comparison.TABLE_METHODS]
+    assert labels[12] == "GDiff-0.7" and set(comparison.CURVE_METHODS) <= set(labels)
+    auto = {c.label: c for c in configs}["NGDiff+AutoLR"]
+    assert auto.method == "NGDiff" and auto.lr == rates["NGDiff"] and auto.autolr is not None
+    assert {c.label: c for c in configs}["GDiff-0.9"].autolr is None
+
+
+RETAIN_ONLY = {"rouge_forget": 0.5, "rouge_retain": 0.8, "truth_ratio_retain": 0.4,
+               "truth_ratio_forget_values": [0.2, 0.4, 0.6, 0.8]}  # fmt: skip
+
+
+def test_forget_quality_and_rouge_distance_per_run():
+    frame = finals([("A", 0, 0.0, 0.8, 0.4, 1, 1), ("A", 1, 0.5, 0.8, 0.4, 1, 1),
+                    ("A", 2, 0.0, 0.0, 0.0, 1, 1)])  # fmt: skip
+    frame["truth_ratio_forget_values"] = [[0.2, 0.4, 0.6, 0.8], [1e-6] * 4, None]
+    frame.loc[2, "diverged_at"] = 3
+    out = comparison.with_forget_quality(frame, RETAIN_ONLY)
+    assert out.loc[0, "forget_quality"] == pytest.approx(1.0)  # the same sample
+    assert out.loc[1, "forget_quality"] < 0.05  # every TR far below the retain-only's
+    assert math.isnan(out.loc[2, "forget_quality"])  # diverged: no values
+    assert out.loc[0, "rouge_f_gap"] == pytest.approx(0.5)  # over-forgetting: 0 vs 0.5
+    assert out.loc[1, "rouge_f_gap"] == pytest.approx(0.0)
+    none = comparison.with_forget_quality(frame, None)
+    assert none["forget_quality"].isna().all() and none["rouge_f_gap"].isna().all()
+
+
+def test_tables_carry_forget_quality_and_the_retain_only_row():
+    rows = []
+    for label in [*comparison.TABLE_METHODS, *[f"{m}+AutoLR" for m in comparison.TABLE_METHODS]]:
+        rows += [(label, s, 0.05, 0.7, 0.3, 5.0, 0.1) for s in (0, 1)]
+    frame = finals(rows)
+    frame["truth_ratio_forget_values"] = [[0.2, 0.4, 0.6, 0.8]] * len(frame)
+    frame = comparison.with_forget_quality(frame, RETAIN_ONLY)
+    no_unlearn = {**REFERENCE, "truth_ratio_forget_values": [1e-6] * 4}
+    table = comparison.table1(frame, no_unlearn, RETAIN_ONLY)
+    assert list(table.index) == ["No-unlearn", *comparison.TABLE_METHODS, "NGDiff+AutoLR",
+                                 "retain-only"]  # fmt: skip
+    assert table.loc["retain-only", "forget_quality"] == pytest.approx(1.0)
+    assert table.loc["retain-only", "rouge_f_gap"] == 0.0
+    assert table.loc["No-unlearn", "forget_quality"] < 0.05
+    assert table.loc["No-unlearn", "rouge_f_gap"] == pytest.approx(0.5)
+    assert table.loc["NPO", "rouge_f_gap"] == pytest.approx(0.45)
+    text = comparison.format_table(table)
+    assert text.loc["retain-only", comparison.TITLES["forget_quality"]] == "1.0e+00 ± 0.0e+00"
+    refs = comparison.references_table(no_unlearn, RETAIN_ONLY)
+    assert list(refs.index) == ["No-unlearn", "retain-only"]
+    assert "truth_ratio_forget_values" not in refs
+    text3, change, without, with_autolr = comparison.table3(frame, no_unlearn, RETAIN_ONLY)
+    assert list(change.index) == comparison.TABLE_METHODS
+    assert comparison.TITLES["forget_quality"] in text3
+    assert text3.index[-1] == "retain-only"
+    assert text3.loc["retain-only", comparison.TITLES["verbmem"]] == "0.50"
+    assert (change["verbmem"] == 0).all()
+    fig, axes = plt.subplots(1, 4)
+    metrics = ("verbmem", "utility_rel", "truth_ratio", "forget_quality")
+    comparison.plot_autolr_arrows(axes, without, with_autolr, metrics, table.loc["retain-only"])
+    assert axes[3].get_yscale() == "log"
+    assert any(list(line.get_ydata()) == [0.5, 0.5] for line in axes[0].get_lines())
+    plt.close(fig)
+    bare = comparison.table1(frame.assign(forget_quality=np.nan), REFERENCE, None)
+    assert "retain-only" not in bare.index
+    assert comparison.format_table(bare).loc["NPO", comparison.TITLES["forget_quality"]] == "n/a"
+    fig, axes = plt.subplots(1, 4)
+    comparison.plot_method_bars(axes, table)
+    assert axes[3].get_yscale() == "log"
     plt.close(fig)
 
 
-def test_paper_checks_use_the_common_thresholds():
-    frame = finals(
-        [
-            ("NGDiff+AutoLR", 0, 0.05, 0.76, 0.4, 5.0, 0.1),  # forgets, keeps 0.95
-            ("NGDiff+AutoLR", 1, 0.05, 0.70, 0.4, 5.0, 0.1),  # keeps only 0.875 < 0.9
-            ("GDiff-0.1", 0, 0.0, 0.5, 0.4, 9.0, 3.0),  # 0.625: lost
-            ("GDiff-0.5", 0, 0.0, 0.6, 0.4, 9.0, 3.0),  # 0.75: not lost
-            ("NPO", 0, 0.0, 0.0, 0.4, 9.0, 3.0),
-            ("GDiff-0.9", 0, 0.1, 0.8, 0.4, 1.0, 0.1),  # 0.1 is not below 0.1
-        ]
+# A world where every claim of notebook 06 holds; each flip below makes one fail.
+WORLD = {  # label: (ROUGE_F, ROUGE_R, retain TruthRatio); No-unlearn's ROUGE_R is 0.8
+    "NGDiff+AutoLR": (0.02, 0.78, 0.40),
+    "GDiff-0.9": (0.80, 0.80, 0.30),
+    "GDiff-0.7": (0.05, 0.50, 0.30),
+    "GDiff-0.5": (0.02, 0.20, 0.30),
+    "GDiff-0.1": (0.00, 0.00, 0.30),
+    "NPO": (0.00, 0.10, 0.30),
+    "LossNorm": (0.40, 0.70, 0.30),
+    "NGDiff": (0.05, 0.60, 0.30),
+}
+
+
+def world(changes=None, lowest_retain=0.7, autolr_forget=-0.01, autolr_truth=0.05):
+    """Finals (3 seeds, small seed-to-seed noise) and NGDiff + AutoLR's histories."""
+    values = {**WORLD, **(changes or {})}
+    for m in comparison.TABLE_METHODS:
+        if f"{m}+AutoLR" not in values or m == "NGDiff":
+            f, r, t = values[m]
+            values.setdefault(f"{m}+AutoLR", (max(f + autolr_forget, 0.0), r, t + autolr_truth))
+    rows, history = [], []
+    for label, (f, r, t) in values.items():
+        for seed, noise in ((0, -0.002), (1, 0.0), (2, 0.002)):
+            rows.append((label, seed, max(f + noise, 0.0), max(r + noise, 0.0), t + noise, 1, 1))
+    for seed in (0, 1, 2):
+        for step, r in ((0, 0.8), (5, lowest_retain), (40, values["NGDiff+AutoLR"][1])):
+            history.append({"label": "NGDiff+AutoLR", "seed": seed, "step": step,
+                            "rouge_retain": r})  # fmt: skip
+    return finals(rows), pd.DataFrame(history)
+
+
+def verdicts_of(frame, histories, claim_id=None):
+    measured = comparison.claim_measurements(frame, histories, REFERENCE, draw=0)
+    if claim_id is not None:
+        measured = measured[measured["claim"] == claim_id]
+    return claims.evaluate(measured).set_index("id")["verdict"]
+
+
+def test_every_claim_of_06_holds_in_the_planted_world():
+    verdicts = verdicts_of(*world())
+    assert set(verdicts.index) == {c.id for c in claims.of_notebook("06_method_comparison")}
+    assert (verdicts == "holds").all(), verdicts[verdicts != "holds"]
+    ids = comparison.TABLE1_CLAIMS + comparison.TABLE3_CLAIMS + comparison.FIG4_CLAIMS
+    assert sorted(ids) == sorted(verdicts.index)  # each claim in exactly one figure
+
+
+@pytest.mark.parametrize(
+    "claim_id, planted",
+    [
+        ("ngdiff.table1.ngdiff_autolr_forgets", dict(changes={"NGDiff+AutoLR": (0.3, 0.78, 0.4)})),
+        ("ngdiff.table1.ngdiff_autolr_keeps_utility",
+         dict(changes={"NGDiff+AutoLR": (0.02, 0.3, 0.4)})),
+        ("ngdiff.table1.gdiff09_fails_to_forget", dict(changes={"GDiff-0.9": (0.01, 0.8, 0.3)})),
+        ("ngdiff.table1.gdiff01_loses_utility", dict(changes={"GDiff-0.1": (0.0, 0.8, 0.3)})),
+        ("ngdiff.table1.gdiff05_loses_utility", dict(changes={"GDiff-0.5": (0.02, 0.8, 0.3)})),
+        ("ngdiff.table1.npo_loses_utility", dict(changes={"NPO": (0.0, 0.8, 0.3)})),
+        ("ngdiff.table1.ngdiff_autolr_beats_gdiff05",
+         dict(changes={"GDiff-0.5": (0.02, 0.8, 0.3)})),
+        ("ngdiff.table1.ngdiff_autolr_beats_npo", dict(changes={"NPO": (0.0, 0.8, 0.3)})),
+        ("ngdiff.table3.autolr_lowers_verbmem", dict(autolr_forget=0.1)),
+        ("ngdiff.table3.autolr_raises_truth_ratio", dict(autolr_truth=-0.1)),
+        ("ngdiff.fig4.ngdiff_keeps_retain_throughout", dict(lowest_retain=0.1)),
+        ("ngdiff.fig4.gdiff07_forgets", dict(changes={"GDiff-0.7": (0.5, 0.7, 0.3)})),
+    ],
+)  # fmt: skip
+def test_a_planted_world_flips_each_claim_of_06(claim_id, planted):
+    assert verdicts_of(*world(), claim_id)[claim_id] == "holds"
+    assert verdicts_of(*world(**planted), claim_id)[claim_id] == "fails"
+
+
+def test_diverged_runs_count_as_collapses():
+    frame, histories = world()
+    gd09 = frame["label"] == "GDiff-0.9"
+    frame.loc[gd09, ["rouge_forget", "rouge_retain", "truth_ratio_retain"]] = np.nan
+    frame.loc[gd09, "diverged_at"] = 7  # a collapse forgets: "fails to forget" fails
+    gd09_id = "ngdiff.table1.gdiff09_fails_to_forget"
+    assert verdicts_of(frame, histories, gd09_id)[gd09_id] == "fails"
+    ng = frame["label"] == "NGDiff+AutoLR"
+    frame.loc[ng & (frame.seed == 1), ["rouge_forget", "rouge_retain"]] = np.nan
+    frame.loc[ng & (frame.seed == 1), "diverged_at"] = 3
+    lowest = comparison.lowest_relative_utility(histories, frame, "NGDiff+AutoLR", REFERENCE)
+    assert lowest.loc[1] == 0.0 and lowest.loc[0] == pytest.approx(0.7 / 0.8)
+    assert comparison.relative_utility(frame, "NGDiff+AutoLR", REFERENCE).loc[1] == 0.0
+    with pytest.raises(KeyError, match="nothing"):
+        comparison.per_seed(frame, "nothing", "rouge_forget")
+
+
+def test_verdict_table_names_each_claims_setting():
+    measured = comparison.claim_measurements(*world(), REFERENCE, draw=0)
+    table = comparison.verdict_table(claims.evaluate(measured))
+    assert (table["setting"] == claims.ADAM).all()
+    assert table.loc["ngdiff.fig4.gdiff07_forgets", "threshold"] == "below 0.1"
+    assert table["verdict"].eq("holds").all()
+
+
+def test_fig4_tells_gdiff07_from_gdiff09():
+    a, b, c = (comparison.curve_style(m) for m in ("GDiff-0.5", "GDiff-0.7", "GDiff-0.9"))
+    assert (
+        len({a["ls"], b["ls"], c["ls"]}) == 3 and len({a["marker"], b["marker"], c["marker"]}) == 3
     )
-    checks = comparison.paper_checks(frame, REFERENCE).set_index("method")
-    assert checks.loc["NGDiff+AutoLR", "runs_supporting"] == "1/2"
-    assert not checks.loc["NGDiff+AutoLR", "holds"]
-    assert checks.loc["GDiff-0.1", "holds"] and not checks.loc["GDiff-0.5", "holds"]
-    assert checks.loc["NPO", "holds"] and checks.loc["GDiff-0.9", "holds"]
-    assert "0.9 x No-unlearn" in checks.loc["NGDiff+AutoLR", "claim"]
+    assert comparison.curve_style("NGDiff+AutoLR")["lw"] > a["lw"]

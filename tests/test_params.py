@@ -133,3 +133,43 @@ def test_provenance_records_the_peak_resident_memory():
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
     assert 0 < provenance["peak_rss_mb"] <= kib / 1024 + 0.1
     assert provenance["peak_rss_mb"] > 50  # this process has imported torch: tens of MiB at least
+
+
+LM_COMPARE = dict(
+    seed=0,
+    smoke=True,
+    device="cpu",
+    model="tiny",
+    dataset="authors",
+    dtype="float32",
+    scale="default",
+    out_dir="x",
+    verdicts_only=False,
+    n_seeds=1,
+    optimizers=["adam", "sgd"],
+)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (["adam", "rmsprop"], "among \\['adam', 'sgd'\\]"),
+        ([], "at least one"),
+        (["adam", "adam"], "not repeat"),
+        (["sgd"], "must include 'adam'"),
+        ("adam", "must be list"),
+    ],
+)
+@pytest.mark.parametrize(
+    "notebook, extra",
+    [("06_method_comparison", {}), ("02_pareto_sweep", {"n_c": 5, "n_refine": 1})],
+)
+def test_optimizers_are_checked_before_any_work(notebook, extra, value, message):
+    with pytest.raises(ValueError, match=f"parameter optimizers=.*{message}"):
+        setup(notebook, **{**LM_COMPARE, **extra, "optimizers": value})
+    setup(notebook, **{**LM_COMPARE, **extra, "optimizers": ["adam"]})  # fine
+
+
+def test_refinement_rounds_are_checked():
+    with pytest.raises(ValueError, match="parameter n_refine=-1 must be at least 0"):
+        setup("02_pareto_sweep", **{**LM_COMPARE, "n_c": 5, "n_refine": -1})

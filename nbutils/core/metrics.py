@@ -246,14 +246,18 @@ def evaluate(
     *,
     retain_limit: int | None = None,
     truth_ratios: bool = True,
+    truth_ratio_values: bool = False,
     max_new_tokens: int = 48,
-) -> dict[str, float]:
+) -> dict:
     """The standard numbers of a model on a benchmark.
 
     ``rouge_forget`` (Verbmem on QA data), ``rouge_retain`` (Utility), ``split_loss_forget``,
     ``split_loss_retain`` and, with ``truth_ratios``, ``truth_ratio_retain`` (TOFU's retain
-    summary) and ``truth_ratio_forget``. ``retain_limit`` scores the first N retain
-    questions only (TOFU scores a 400-question subset of its retain set).
+    summary) and ``truth_ratio_forget``; with ``truth_ratio_values`` as well,
+    ``truth_ratio_forget_values``: the per-question TR on F (a list, in F's order), the
+    sample that TOFU's forget quality compares with the retain-only model's
+    (``forget_quality``). ``retain_limit`` scores the first N retain questions only
+    (TOFU scores a 400-question subset of its retain set).
     """
     retain = benchmark.retain[:retain_limit] if retain_limit else benchmark.retain
     out = {
@@ -264,5 +268,26 @@ def evaluate(
     }
     if truth_ratios:
         out["truth_ratio_retain"] = truth_ratio(model, tokenizer, retain).retain_score
-        out["truth_ratio_forget"] = truth_ratio(model, tokenizer, benchmark.forget).forget_score
+        forget = truth_ratio(model, tokenizer, benchmark.forget)
+        out["truth_ratio_forget"] = forget.forget_score
+        if truth_ratio_values:
+            out["truth_ratio_forget_values"] = [float(v) for v in forget.values]
     return out
+
+
+def forget_quality(values, retain_only_values) -> float:
+    """TOFU's forget quality: the p-value of the two-sample KS test
+    (``scipy.stats.ks_2samp``) between the per-question forget-side truth ratios of an
+    unlearned model and those of the retain-only model (NOTES.md, Metrics). High (near
+    1): F looks to the model as it looks to one that never saw it; low: it does not,
+    whether from remembering F or from over-forgetting it. TOFU compares exp(L_pert -
+    L_para) = 1/TR, open-unlearning the TR values: the KS statistic is the same, since
+    1/x is monotone on both samples. NaN when either sample is empty."""
+    from scipy import stats
+
+    a = np.asarray(values, dtype=float)
+    b = np.asarray(retain_only_values, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if not (a.size and b.size):
+        return math.nan
+    return float(stats.ks_2samp(a, b).pvalue)

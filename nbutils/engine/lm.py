@@ -55,16 +55,43 @@ def evaluation(
     eval_retain: int | None = 100,
     truth_ratio: bool = False,
     max_new_tokens: int = 32,
-) -> Callable[[torch.nn.Module], dict]:
-    """``model -> metrics.evaluate(...)`` with the given settings."""
-    return lambda model: metrics.evaluate(
+) -> Callable[..., dict]:
+    """``(model, final=True) -> metrics.evaluate(...)`` with the given settings.
+
+    With ``truth_ratio``, Truth Ratio is scored at a *final* evaluation only (``final``
+    True: the retain and forget summaries and the per-question forget values
+    ``truth_ratio_forget_values`` that forget quality's KS test needs); an intermediate
+    evaluation (``final=False``) scores ROUGE and the split losses, which is what a
+    curve needs, at a fraction of the cost."""
+    return lambda model, final=True: metrics.evaluate(
         model,
         tokenizer,
         benchmark,
         retain_limit=eval_retain,
-        truth_ratios=truth_ratio,
+        truth_ratios=truth_ratio and final,
+        truth_ratio_values=truth_ratio and final,
         max_new_tokens=max_new_tokens,
     )
+
+
+def intermediate_evaluations(steps: int, eval_every: int | None) -> int:
+    """How many evaluations ``loop.run_loop`` makes before its final one: one before each
+    step t with ``t % eval_every == 0``."""
+    return len(range(0, steps, eval_every)) if eval_every else 0
+
+
+def final_aware(score: Callable[..., dict], steps: int, eval_every: int | None):
+    """``model -> score(model, final=...)`` for one run's evaluations: the calls that
+    ``run_loop`` makes before step t (``intermediate_evaluations``) are intermediate,
+    the one after the last step is final."""
+    before = intermediate_evaluations(steps, eval_every)
+    calls = [0]
+
+    def evaluate(model) -> dict:
+        calls[0] += 1
+        return score(model, final=calls[0] > before)
+
+    return evaluate
 
 
 def unlearn_lm(
@@ -99,7 +126,9 @@ def unlearn_lm(
     signs of Eq. 7), ``lr`` (used at this step), ``forward_passes`` (cumulative); with
     AutoLR ``autolr_accepted``, ``eta_star``, ``slope``, ``curvature`` at update steps;
     and at evaluation steps the keys of ``metrics.evaluate``. A last row (``step ==
-    steps``) holds the evaluation after the final update. ``visit(ctx)``
+    steps``) holds the evaluation after the final update; with ``truth_ratio`` only that
+    final evaluation scores Truth Ratio (``truth_ratio_retain``, ``truth_ratio_forget``
+    and the per-question list ``truth_ratio_forget_values``; ``evaluation``). ``visit(ctx)``
     (``unlearner.StepContext``) measures theta_t before each step (the landscape walks of
     notebooks 01 and 03); ``evaluate=False`` skips every evaluation.
     """
@@ -124,12 +153,16 @@ def unlearn_lm(
         autolr=autolr,
         npo_reference=reference,
         npo_beta=npo_beta,
-        evaluate=evaluation(
-            tokenizer,
-            benchmark,
-            eval_retain=eval_retain,
-            truth_ratio=truth_ratio,
-            max_new_tokens=max_new_tokens,
+        evaluate=final_aware(
+            evaluation(
+                tokenizer,
+                benchmark,
+                eval_retain=eval_retain,
+                truth_ratio=truth_ratio,
+                max_new_tokens=max_new_tokens,
+            ),
+            steps,
+            eval_every,
         )
         if evaluate
         else None,

@@ -68,7 +68,7 @@ class Protocol:
     batch_size: int = 16
     eval_every: int | None = None  # None: evaluate after the last step only
     eval_retain: int | None = 100  # retain questions scored (the first N)
-    truth_ratio: bool = False
+    truth_ratio: bool = False  # at the final evaluation only (with the per-question F values)
     max_new_tokens: int = 32
     lr_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
     tuning_seeds: int = 3  # held-out seeds each grid rate is tried on
@@ -307,12 +307,15 @@ def tune_rates(target, bench, methods: list[str], protocol: Protocol, seed: int)
 
 
 def evaluate_target(target, bench: Benchmark, protocol: Protocol) -> dict:
-    """A model's numbers under ``protocol``'s evaluation (e.g. No-unlearn, retain-only)."""
+    """A model's numbers under ``protocol``'s final evaluation (e.g. No-unlearn,
+    retain-only): with ``protocol.truth_ratio`` the Truth Ratio summaries and the
+    per-question forget values ``truth_ratio_forget_values``, as a run's last row."""
     return metrics.evaluate(
         target.model,
         target.tokenizer,
         bench,
         retain_limit=protocol.eval_retain,
         truth_ratios=protocol.truth_ratio,
+        truth_ratio_values=protocol.truth_ratio,
         max_new_tokens=protocol.max_new_tokens,
     )
