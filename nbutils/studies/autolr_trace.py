@@ -549,8 +549,9 @@ def plot_cost(ax, timing: pd.DataFrame) -> None:
             fontsize="x-small",
         )
     ax.set_xticks(positions, [f"seed {s}" for s in per_seed.index])
-    ax.set(ylabel="seconds per step (no evaluation)")
-    ax.legend(fontsize="small", loc="lower right")
+    top = np.nanmax(per_seed[["seconds_per_step_fixed", "seconds_per_step_AutoLR"]].to_numpy())
+    ax.set(ylabel="seconds per step (no evaluation)", ylim=(0, 1.6 * top))
+    ax.legend(fontsize="small", loc="upper left")
 
 
 def settings_figure(
