@@ -317,18 +317,17 @@ def timed_pairs(
     AutoLR (plain rule, ``period``) from ``lr``, ``timing_steps`` steps each under
     ``protocol``'s optimizer and batches, without evaluation (so ``Run.seconds`` is the
     steps' time alone), in the order fixed, AutoLR, AutoLR, fixed (drifts in the
-    machine's load cancel to first order). Never cached: a timing is of this machine
+    machine's load cancel to first order), after one untimed warm-up run of ``period``
+    steps. Never cached: a timing is of this machine
     now. One row per run: ``seed``, ``rule`` (``TIMED_RULES``), ``repeat``, ``seconds``,
     ``steps`` (finished), ``seconds_per_step``, ``forwards`` (counted), ``diverged_at``."""
     from tqdm.auto import tqdm
 
     steps = timing_steps(protocol, period)
     autolrs = {"fixed": None, "AutoLR": AutoLR.plain(period)}
-    order = ("fixed", "AutoLR", "AutoLR", "fixed")
-    jobs = [(seed, i, rule) for seed in seeds for i, rule in enumerate(order)]
-    rows = []
-    for seed, i, rule in tqdm(jobs, desc="timed pairs", disable=not progress):
-        run = lm.unlearn_lm(
+
+    def timed(rule: str, seed: int, steps: int) -> Run:
+        return lm.unlearn_lm(
             target.model,
             target.tokenizer,
             bench,
@@ -343,6 +342,13 @@ def timed_pairs(
             evaluate=False,
             progress=False,
         )
+
+    timed("fixed", seeds[0], period)  # warm-up, not timed: first allocations, caches
+    order = ("fixed", "AutoLR", "AutoLR", "fixed")
+    jobs = [(seed, i, rule) for seed in seeds for i, rule in enumerate(order)]
+    rows = []
+    for seed, i, rule in tqdm(jobs, desc="timed pairs", disable=not progress):
+        run = timed(rule, seed, steps)
         done = len(_steps(run.history))
         rows.append(
             {

@@ -436,7 +436,7 @@ def plot_rate_summary(ax, column: str, fixed: dict[str, tuple], autolr: dict[str
             ax.annotate(f"{row['diverged']}/{row['runs']} diverged", (row["lr"], 0.5), fontsize=7)
     for name, (mean, std, color, dash) in autolr.items():
         std = 0.0 if not np.isfinite(std) else std
-        ax.axhspan(mean - std, mean + std, color=color, alpha=0.15)
+        ax.axhspan(max(mean - std, 0.0), min(mean + std, 1.0), color=color, alpha=0.15)
         ax.axhline(mean, color=color, ls=dash, lw=1.6, label=name)
     ax.set(xscale="log", xlabel="learning rate (fixed, or AutoLR's start)", ylim=(-0.03, 1.03))
     ax.set_ylabel("final " + NAMES[column])
@@ -465,6 +465,8 @@ def summary_figure(studies: dict[str, Study], n_seeds: int):
                 )
             plot_rate_summary(ax, column, fixed, these)
             ax.axvline(study.best_fixed, color="grey", lw=1.0, ls="--")
+            ax.set_xticks(study.rates, [f"{lr:g}" for lr in study.rates])
+            ax.minorticks_off()
             ax.set_title(f"{name}: final {NAMES[column]}", loc="left", fontsize="medium")
         row_axes[0].axhline(FORGET_BELOW, color="grey", lw=0.8, ls=":")
         row_axes[-1].plot([], [], color="grey", ls="--", label="best fixed rate (held-out seeds)")
