@@ -34,6 +34,11 @@ def test_autolr_starts_and_their_roles():
     assert S.start_roles(starts) == {0.01: ["smallest"], 0.1: ["middle", "tuned"], 0.3: ["largest"]}
 
 
+def test_smoke_draws_autolr_from_the_middle_and_the_tuned_rate_only():
+    assert S.autolr_roles(smoke=True) == ("middle", "tuned")
+    assert S.autolr_roles(smoke=False) == ("smallest", "middle", "tuned", "largest")
+
+
 def test_sensitivity_configs_and_the_verdicts_only_subset():
     rates = (0.01, 0.1, 0.3)
     starts = S.autolr_starts(rates, tuned=0.3)

@@ -295,9 +295,9 @@ def settings_verdict(
 
 
 def timing_steps(protocol: Protocol, period: int = PAPER_PERIOD) -> int:
-    """Steps of a timed run: the protocol's, at least two AutoLR periods, rounded up to
+    """Steps of a timed run: the protocol's, at least one AutoLR period, rounded up to
     a whole number of periods (so the counted extra forwards are exactly 2/k)."""
-    steps = max(protocol.steps, 2 * period)
+    steps = max(protocol.steps, period)
     return period * math.ceil(steps / period)
 
 

@@ -117,6 +117,12 @@ def autolr_label(lr: float) -> str:
     return f"{AUTOLR_RULE} from {lr:g}"
 
 
+def autolr_roles(smoke: bool) -> tuple[str, ...]:
+    """AutoLR's starts drawn: all four; at smoke size (a grid of two rates, the tuned one
+    among them) the middle and the tuned rate only."""
+    return ("middle", "tuned") if smoke else tuple(AUTOLR_STARTS)
+
+
 def sensitivity_configs(
     rates: Sequence[float],
     autolr: AutoLR,
@@ -125,7 +131,8 @@ def sensitivity_configs(
 ) -> list[Config]:
     """GDiff-0.5 and NGDiff at every fixed rate, and NGDiff + AutoLR from every start of
     ``starts`` (Figs. 5 and 6). ``verdicts_only``: only what the claims need: GDiff-0.5
-    at every rate, NGDiff at the tuned rate, AutoLR from the middle."""
+    at every rate, NGDiff at the tuned rate, AutoLR from the middle (``starts`` must
+    have the roles "middle" and "tuned")."""
     rates = sorted(rates)
     if verdicts_only:
         return [
@@ -231,15 +238,18 @@ def lr_study(
     autolr: AutoLR,
     seed: int,
     verdicts_only: bool = False,
+    roles: Sequence[str] = tuple(AUTOLR_STARTS),
     progress: bool = True,
 ) -> Study:
     """NGDiff's rate tuned over ``rates`` on held-out seeds (``runs.tune_lm`` under
     ``protocol`` scored after the last step only), then ``sensitivity_configs`` under
-    ``protocol`` on the evaluation ``seeds`` (runs from the run cache when done before)."""
+    ``protocol`` on the evaluation ``seeds`` (runs from the run cache when done before),
+    AutoLR from the starts of ``roles`` (``autolr_roles``)."""
     rates = tuple(sorted(rates))
     tuning_protocol = replace(protocol, eval_every=None, lr_grid=rates)
     tuning = tune_lm(target, bench, "NGDiff", tuning_protocol, seed, progress=progress)
-    starts = autolr_starts(rates, tuning.lr)
+    every = autolr_starts(rates, tuning.lr)
+    starts = {role: lr for role, lr in every.items() if role in {*roles, "middle", "tuned"}}
     configs = sensitivity_configs(rates, autolr, starts, verdicts_only)
     grid = run_grid(
         target,
