@@ -111,6 +111,28 @@ def bands(histories: pd.DataFrame, column: str, by: str = "label", x: str = "ste
     return out[[by, x, "mean", "low", "high", "std", "min", "max", "n"]].reset_index(drop=True)
 
 
+def geometric_bands(
+    histories: pd.DataFrame, column: str, by: str = "label", x: str = "step"
+) -> pd.DataFrame:
+    """``bands`` for a positive quantity drawn on a log axis (a loss): per ``by`` and
+    ``x``, the geometric mean ``mean`` = exp(mean log v), the band ``low``/``high`` =
+    mean / s and mean * s with s = exp(std log v) (the geometric standard deviation,
+    ddof=1, 1 with one run), so the band never reaches 0 and is symmetric on the log
+    axis; ``std`` is the std of log v; ``min``, ``max``, ``n`` as in ``bands``. Values
+    that are not positive (no logarithm) are skipped like missing ones."""
+    present = histories[histories[column].notna()]
+    values = present[column].astype(float)
+    present = present[values > 0].assign(log=np.log(values[values > 0]))
+    out = bands(present, "log", by, x)
+    out[["min", "max"]] = np.exp(out[["min", "max"]])
+    out["low"] = np.exp(out["mean"] - out["std"])
+    out["high"] = np.exp(out["mean"] + out["std"])
+    out["mean"] = np.exp(out["mean"])
+    order = {label: i for i, label in enumerate(dict.fromkeys(histories[by]))}
+    out = out.assign(order=out[by].map(order)).sort_values(["order", x], kind="stable")
+    return out.drop(columns="order").reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- intervals
 
 

@@ -221,3 +221,28 @@ def test_paired_differences_and_probability_of_improvement():
     # x > y in 4 of 6 pairs (1>0, 2>0, 3>0, 3>2), one tie (2 = 2): (4 + 0.5) / 6
     assert stats.probability_of_improvement([1, 2, 3], [0, 2]) == pytest.approx(0.75)
     assert math.isnan(stats.probability_of_improvement([], [1.0]))
+
+
+def test_geometric_bands_by_hand():
+    histories = pd.DataFrame(
+        {
+            "label": ["a"] * 5,
+            "step": [0, 0, 1, 1, 1],
+            "x": [1.0, 100.0, 10.0, 0.0, np.nan],  # 0 and NaN have no logarithm: skipped
+        }
+    )
+    band = stats.geometric_bands(histories, "x")
+    assert band["mean"].tolist() == pytest.approx([10.0, 10.0]) and band["n"].tolist() == [2, 1]
+    s = math.exp(math.log(10) * math.sqrt(2))  # std (ddof 1) of ln 1, ln 100
+    assert band["low"].iloc[0] == pytest.approx(10 / s) and band["high"].iloc[0] == pytest.approx(
+        10 * s
+    )
+    assert band["low"].iloc[0] > 0  # the band never falls to the floor
+    assert (band["min"].iloc[0], band["max"].iloc[0]) == pytest.approx((1.0, 100.0))
+    assert band["low"].iloc[1] == band["high"].iloc[1] == pytest.approx(10.0)  # one run
+
+
+def test_geometric_bands_keep_the_order_of_labels(band_histories):
+    out = stats.geometric_bands(band_histories, "loss_forget")
+    assert list(out.label) == ["a", "a", "b", "b"] and list(out.step) == [0, 1, 0, 1]
+    assert out.iloc[0]["mean"] == pytest.approx(math.sqrt(2.0))  # geometric mean of 1 and 2
