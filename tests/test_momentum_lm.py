@@ -189,7 +189,8 @@ def test_official_protocol_checks_its_fields():
         M.Official(schedule="1:0")
     with pytest.raises(ValueError, match="retain_lr"):
         M.Official(retain_lr=0.0)
-    assert M.smoke_rates([1e-2, 1e-4, 1e-3]) == (1e-3, 1e-2)
+    assert M.smoke_rates([1e-2, 1e-4, 1e-3]) == (1e-3,)
+    assert M.smoke_rates([1e-3, 3e-3, 1e-2, 3e-2]) == (1e-2,)
 
 
 def test_run_official_tunes_each_scheme_and_schedule(small_bench, small_target):

@@ -620,7 +620,7 @@ class Official:
     ``optimizer``: the pretraining optimizer (retain steps; Alternate's only one)."""
 
     schedule: str = "1:5"
-    retain_lr: float = 1e-4
+    retain_lr: float = 1e-3
     epochs: int = OFFICIAL_EPOCHS
     batch_size: int = 16
     weight_decay: float = OFFICIAL_WEIGHT_DECAY
@@ -789,7 +789,11 @@ class OfficialResults:
             }
             for r in self.runs
         ]
-        return pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        for column in ("diverged_at", *FINAL_METRICS):  # present even if every run diverged
+            if column not in table:
+                table[column] = np.nan
+        return table
 
     def rates(self) -> pd.DataFrame:
         """The tuned forget rate of each scheme (rows) per schedule (columns)."""
@@ -839,8 +843,9 @@ def run_official(
 
 
 def smoke_rates(forget_lrs) -> tuple[float, ...]:
-    """The forget rates tried at smoke size: the two largest of the grid."""
-    return tuple(sorted(forget_lrs)[-2:])
+    """The forget rates tried at smoke size: one, the upper middle of the grid."""
+    rates = sorted(forget_lrs)
+    return (rates[len(rates) // 2],)
 
 
 def unified_sgd_runs(
