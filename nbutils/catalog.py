@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .engine.alternator import parse_schedule
+from .engine.optim import SCHEMES
 from .params import COMMON, LANGUAGE, SEEDS, Param, at_least, optimizers
 
 
@@ -22,6 +24,55 @@ PAPER_OPTIMIZERS = Param(
     'unlearning optimizers: "adam" (the paper\'s Appendix F.3; the verdicts) and/or "sgd" '
     "(Algorithm 1 as written)",
 )
+
+
+# --------------------------------------------------------------------------- checks of 07
+
+
+def _positive(value) -> str | None:
+    return None if value > 0 else f"must be > 0, got {value!r}"
+
+
+def _each(check):
+    """A non-empty list whose every item passes ``check`` (numbers only)."""
+
+    def problem(values) -> str | None:
+        if not values:
+            return "must not be empty"
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"must hold numbers, got {value!r}"
+            if (issue := check(value)) is not None:
+                return f"item {value!r} {issue}"
+        return None
+
+    return problem
+
+
+def _schedules(values) -> str | None:
+    """Non-empty, distinct 'T_f:T_r' strings with positive integers."""
+    if not values:
+        return "must not be empty"
+    for value in values:
+        try:
+            parse_schedule(value)
+        except ValueError as error:
+            return str(error)
+    return None if len(set(values)) == len(values) else f"has a repeated schedule: {values!r}"
+
+
+def _schemes(values) -> str | None:
+    """Known, distinct schemes, Alternate among them (every stability verdict's
+    reference)."""
+    unknown = [v for v in values if v not in SCHEMES]
+    if unknown:
+        return f"has unknown scheme(s) {unknown}; known: {list(SCHEMES)}"
+    if len(set(values)) != len(values):
+        return f"has a repeated scheme: {values!r}"
+    if "alternate" not in values:
+        return "must include 'alternate' (the reference of every stability verdict)"
+    return None
+
 
 # One entry per notebook, in reading order.
 NOTEBOOKS: dict[str, Entry] = {
@@ -91,8 +142,12 @@ NOTEBOOKS: dict[str, Entry] = {
                 **SEEDS,
                 "n_replicas": Param(int, at_least(10), "simulated replicas"),
                 "sim_steps": Param(int, at_least(2), "outer steps t of the simulation"),
-                "forget_steps": Param(int, at_least(1), "T_f: forget steps per outer loop"),
-                "retain_steps": Param(int, at_least(1), "T_r: retain steps per outer loop"),
+                "retain_lr": Param(float, _positive, "DualOptim's fixed retain rate (Adam)"),
+                "forget_lrs": Param(
+                    list, _each(_positive), "forget rates tuned per scheme (held-out seeds)"
+                ),
+                "schedules": Param(list, _schedules, "forget:retain steps, 'T_f:T_r' each"),
+                "schemes": Param(list, _schemes, "Algorithm 1's optimizer schemes"),
             },
         ),
         Entry(

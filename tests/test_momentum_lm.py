@@ -1,11 +1,12 @@
 """Algorithm 1 of the DualOptim slides on the tiny language model (notebook 07, part 2)."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
-import nbutils
 from nbutils.engine import lm
 from nbutils.engine import runs as R
+from nbutils.engine.loop import Run
 from nbutils.studies import momentum_variance as M
 
 SMALL = dict(batch_size=8, eval_retain=10, max_new_tokens=8)
@@ -149,16 +150,187 @@ def test_evaluations_and_finals_tables(small_bench, small_target):
     assert list(table.label) == ["DO", "NGDiff"] and table.rouge_retain.notna().all()
 
 
-def test_std_verdict_compares_each_scheme_with_alternate():
-    finals = pd.DataFrame(
+# ------------------------------------------------------------------ the official protocol
+
+OFFICIAL = dict(batch_size=8, epochs=2, eval_retain=10, max_new_tokens=8)
+
+
+def test_official_run_follows_the_official_protocol(small_bench, small_target):
+    from nbutils.engine.alternator import linear_schedule, official_steps
+
+    protocol = M.Official(schedule="1:5", retain_lr=1e-3, **OFFICIAL)
+    steps, warmup = protocol.steps(small_bench)
+    assert (steps, warmup) == official_steps(10, 90, 8, 1, 5, 2) == (24, 12)
+    r = M.official_run(small_target, small_bench, "dualoptim", 3e-3, protocol, 0, evaluations=2)
+    updates = r.history[r.history.task.notna()]
+    assert list(updates.task[:7]) == ["forget"] + ["retain"] * 5 + ["forget"]
+    factor = linear_schedule(steps, warmup)
+    rates = {"forget": 3e-3, "retain": 1e-3}
+    expected = [rates[task] * factor(t) for t, task in zip(updates.step, updates.task)]
+    np.testing.assert_allclose(updates.lr, expected, rtol=1e-12)
+    assert updates.lr.iloc[0] == 0.0 and (updates.grad_norm > 0).all()  # warm-up from 0
+    assert M.evaluations([r]).budget.tolist() == [0, 12, 24]
+    assert r.config == {
+        "scheme": "dualoptim",
+        "schedule": "1:5",
+        "forget_lr": 3e-3,
+        "retain_lr": 1e-3,
+        "optimizer": "adam",
+    }
+    again = M.official_run(small_target, small_bench, "dualoptim", 3e-3, protocol, 0, evaluations=2)
+    assert again.from_cache and not r.from_cache
+    pd.testing.assert_frame_equal(again.history, r.history, check_dtype=False)
+    other = M.official_run(small_target, small_bench, "alternate", 3e-3, protocol, 0)
+    assert not other.from_cache and list(M.evaluations([other]).budget) == [24]
+
+
+def test_official_protocol_checks_its_fields():
+    with pytest.raises(ValueError, match="schedule"):
+        M.Official(schedule="1:0")
+    with pytest.raises(ValueError, match="retain_lr"):
+        M.Official(retain_lr=0.0)
+    assert M.smoke_rates([1e-2, 1e-4, 1e-3]) == (1e-3,)
+    assert M.smoke_rates([1e-3, 3e-3, 1e-2, 3e-2]) == (1e-2,)
+
+
+def test_run_official_tunes_each_scheme_and_schedule(small_bench, small_target):
+    from nbutils import claims
+
+    results = M.run_official(
+        small_target,
+        small_bench,
+        ["alternate", "dualoptim"],
+        ["1:5", "1:1"],
+        retain_lr=1e-3,
+        forget_lrs=[1e-3, 1e-2],
+        seeds=[0, 1],
+        tuning_seeds=1,
+        seed=0,
+        **{**OFFICIAL, "epochs": 1},
+    )
+    assert set(results.tunings) == {
+        (k, s) for k in ("alternate", "dualoptim") for s in ("1:5", "1:1")
+    }
+    assert all(set(t.runs.seed) == {1000} for t in results.tunings.values())  # held out
+    finals = results.finals
+    assert len(finals) == 8 and set(finals.schedule) == {"1:5", "1:1"}
+    for (scheme, schedule), tuning in results.tunings.items():
+        mine = finals[(finals.scheme == scheme) & (finals.schedule == schedule)]
+        assert set(mine.forget_lr) == {tuning.lr} and set(mine.retain_lr) == {1e-3}
+    assert results.rates().shape == (2, 2)
+    rows = M.measure_stability(finals, draw=0)
+    assert set(rows.claim) == {
+        "dualoptim.slides.dualoptim_more_stable.1to5",
+        "dualoptim.slides.dualoptim_more_stable.1to1",
+    }
+    assert rows.reference.notna().all() and len(claims.evaluate(rows)) == 2
+    settings = M.stability_settings(results, 1e-3)
+    assert "T_f:T_r = 1:5" in settings["dualoptim.slides.dualoptim_more_stable.1to5"]
+    assert (
+        f"DualOptim {results.tunings['dualoptim', '1:5'].lr:g}"
+        in settings["dualoptim.slides.dualoptim_more_stable.1to5"]
+    )
+
+
+def test_unified_sgd_runs_use_one_rate_for_both_tasks(small_bench, small_target):
+    protocol = M.Official(schedule="1:1", retain_lr=1e-3, **{**OFFICIAL, "epochs": 1})
+    tuning, runs = M.unified_sgd_runs(
+        small_target, small_bench, protocol, [0.1], [0], seed=0, tuning_seeds=1
+    )
+    assert tuning.lr == 0.1 and runs[0].config["forget_lr"] == runs[0].config["retain_lr"] == 0.1
+    assert runs[0].config["optimizer"] == "sgd"
+
+
+def planted_finals(alternate, dualoptim, schedule="1:5", diverged=()):
+    """A finals table by hand: Alternate's and DualOptim's final ROUGE_R per seed."""
+    rows = []
+    for scheme, values in (("alternate", alternate), ("dualoptim", dualoptim)):
+        for seed, value in enumerate(values):
+            gone = (scheme, seed) in diverged
+            rows.append(
+                {
+                    "scheme": scheme,
+                    "label": M.LABELS[scheme],
+                    "schedule": schedule,
+                    "forget_lr": 1e-3,
+                    "seed": seed,
+                    "diverged_at": 3 if gone else None,
+                    "rouge_forget": None if gone else 0.05,
+                    "rouge_retain": None if gone else value,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("schedule", ["1:5", "1:1"])
+def test_stability_claim_holds_and_a_planted_spread_flips_it(schedule):
+    from nbutils import claims
+
+    wide, narrow = [0.1, 0.9, 0.2, 0.8, 0.5], [0.50, 0.52, 0.49, 0.51, 0.50]
+    claim_id = M.stability_claim("dualoptim", schedule)
+    verdict = lambda finals: claims.evaluate(M.measure_stability(finals, 0)).iloc[0]  # noqa: E731
+    row = verdict(planted_finals(wide, narrow, schedule))
+    assert row["id"] == claim_id and row["verdict"] == "holds"
+    assert row["value"] == pytest.approx(np.std(narrow) / np.std(wide))
+    assert verdict(planted_finals(narrow, wide, schedule))["verdict"] == "fails"
+    # a diverged DualOptim run counts ROUGE_R 0: its spread grows, the claim fails
+    gone = planted_finals(wide, narrow, schedule, diverged={("dualoptim", 2)})
+    rows = M.measure_stability(gone, 0)
+    assert rows.set_index("seed").value[2] == 0.0
+    assert verdict(gone)["verdict"] in ("fails", "inconclusive")
+
+
+def test_stability_claim_ids_and_plus_scheme():
+    assert M.stability_claim("dualoptim+", "1:1") == (
+        "dualoptim.slides.dualoptim_plus_more_stable.1to1"
+    )
+    assert M.stability_claim("alternate", "1:5") is None
+    assert M.stability_claim("dualoptim", "2:3") is None  # no registry entry: not measured
+    finals = planted_finals([0.1, 0.9], [0.5, 0.6], schedule="2:3")
+    assert M.measure_stability(finals, 0).empty
+
+
+def run_with_norms(seed, forget, retain, diverged_at=None):
+    history = pd.DataFrame(
         {
-            "label": ["Alternate"] * 2 + ["DualOptim"] * 2 + ["DualOptim+"] * 2,
-            "rouge_forget": [0.0] * 6,
-            "rouge_retain": [0.5, 0.9, 0.7, 0.8, 0.2, 1.0],
-            "diverged_at": [None] * 6,
+            "step": range(len(forget) + len(retain)),
+            "task": ["forget"] * len(forget) + ["retain"] * len(retain),
+            "grad_norm": list(forget) + list(retain),
         }
     )
-    summary = nbutils.stats.group_stats(finals, "label", M.FINAL_METRICS).set_index("label")
-    text = M.std_verdict(summary, n_seeds=2)
-    assert "DualOptim reduces" in text and "DualOptim+ does not reduce" in text
-    assert "Alternate 0.283" in text  # std of (0.5, 0.9), ddof = 1
+    return Run("Alternate", seed, history, 0.0, diverged_at)
+
+
+def test_recipe1_claim_by_hand_and_a_planted_run_flips_it():
+    from nbutils import claims
+
+    big = [run_with_norms(s, [20.0, 40.0, 30.0], [1.0, 2.0, 3.0]) for s in range(4)]
+    table = M.gradient_norm_ratios(big)
+    assert table.ratio.tolist() == [15.0] * 4  # median 30 over median 2
+    assert claims.evaluate(M.measure_recipe1(big, 0)).iloc[0]["verdict"] == "holds"
+    small = [run_with_norms(s, [2.0, 4.0, 3.0], [1.0, 2.0, 3.0]) for s in range(4)]
+    assert claims.evaluate(M.measure_recipe1(small, 0)).iloc[0]["verdict"] == "fails"
+    # a run without retain updates has no ratio: counted, not finished
+    rows = M.measure_recipe1([*big, run_with_norms(9, [5.0], [], diverged_at=1)], 0)
+    row = claims.evaluate(rows).iloc[0]
+    assert (row["n_runs"], row["n_finished"]) == (5, 4)
+
+
+def test_std_table_uses_ddof_0_and_counts_diverged_runs():
+    finals = planted_finals([0.2, 0.4], [0.5, 0.5], diverged={("dualoptim", 1)})
+    table = M.std_table(finals)
+    assert table.loc[("1:5", "Alternate"), "rouge_retain_std"] == pytest.approx(0.1)
+    assert table.loc[("1:5", "DualOptim"), "rouge_retain_std"] == pytest.approx(0.25)
+    assert table.loc[("1:5", "DualOptim"), "diverged"] == 1
+
+
+def test_verdict_table_names_each_setting():
+    from nbutils import claims
+
+    rows = M.measure_stability(planted_finals([0.1, 0.9, 0.3], [0.5, 0.6, 0.55]), 0)
+    verdicts = claims.evaluate(rows)
+    named = M.with_settings(verdicts, {rows.claim.iloc[0]: "official, 1:5, rates 1e-3"})
+    table = M.verdict_table(named)
+    assert table.loc[rows.claim.iloc[0], "setting"] == "official, 1:5, rates 1e-3"
+    assert table.loc[rows.claim.iloc[0], "runs"] == "3/3"
+    assert M.stability_ids(named) == [rows.claim.iloc[0]]

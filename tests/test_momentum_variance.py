@@ -36,6 +36,29 @@ def unroll(scheme, a=0.5, eta=1.0):
     return seen
 
 
+def test_parse_schedule():
+    from nbutils.engine.alternator import parse_schedule
+
+    assert parse_schedule("1:5") == (1, 5) and parse_schedule("12:3") == (12, 3)
+    for bad in ("1:0", "0:5", "1-5", "a:b", "1:5:2", "-1:5", "", 15):
+        with pytest.raises(ValueError, match="schedule"):
+            parse_schedule(bad)
+
+
+def test_official_steps_count_epochs_as_the_official_code():
+    from nbutils.engine.alternator import official_steps
+
+    # |F| = 40, batch 16: 3 forget batches an epoch; 1:5 adds 15 retain steps
+    assert official_steps(40, 360, 16, 1, 5, 5) == (90, 18)
+    assert official_steps(40, 360, 16, 1, 1, 5) == (30, 6)
+    # R runs out first (ceil(100 / 1) > ceil(10 / 5)): int((1 + 1/5) * ceil(10 / 4)) = 3
+    assert official_steps(100, 10, 4, 1, 5, 5) == (15, 3)
+    # an epoch of one update (R runs out first, int(1.2) = 1) has no warm-up
+    assert official_steps(100, 1, 16, 1, 5, 3) == (3, 0)
+    with pytest.raises(ValueError, match="positive"):
+        official_steps(40, 360, 0, 1, 5, 5)
+
+
 def test_the_schedule_is_the_official_codes():
     """Step t is a forget step iff t mod (T_f + T_r) < T_f (CityU-MLO/DualOptim)."""
     alternator = Alternator(
@@ -247,43 +270,99 @@ def test_interval_formulas():
     assert low == pytest.approx(1 / high, rel=1e-9)
 
 
-def test_variance_and_grid_claims_and_verdict_by_hand():
-    table = pd.DataFrame(
-        {
-            "ratio_retain": [1.2, 0.9, 0.8, 0.7],
-            "ratio_retain_low": [1.1, 0.8, 0.7, 0.6],
-            "ratio_retain_high": [1.3, 1.0, 0.9, 0.8],
-            "ratio_retain_exact": [1.0, 0.9, 0.8, 0.7],
-            "ratio_forget": [0.5, 1.5, 0.5, 0.5],
-        }
+def test_theorem_grid_by_hand():
+    table = momentum.theorem_grid(
+        Quadratics(), {"momentum": [0.0, 0.9, 0.9], "lr": [0.1, 0.5]}, steps=30
     )
-    sweep = pd.DataFrame({"ratio_low": [0.5, 1.2, 1.01]})
-    claims = momentum.variance_claims(table, sweep, replicas=100)
-    assert claims["ratio_final"] == 0.7 and claims["ratio_final_ci_high"] == 0.8
-    assert claims["share_t_decoupled_le_shared"] == 0.75
-    assert claims["share_t_decoupled_le_shared_exact"] == 1.0
-    assert claims["share_t_decoupled_le_shared_theta_f"] == 0.75
-    assert (claims["rho_sweep_cells_above_1"], claims["rho_sweep_cells"]) == (2, 3)
-    grid = pd.DataFrame(
-        {
-            "ratio_low": [0.5, 1.1, 0.9],
-            "ratio_high": [0.9, 1.3, 1.2],
-            "ratio_exact": [0.7, 1.2, 1.0],
-            "diverged": [False, True, False],
+    # the repeated a = 0.9 is dropped: 2 x 2 distinct settings
+    assert list(zip(table.momentum, table.lr)) == [(0.0, 0.1), (0.0, 0.5), (0.9, 0.1), (0.9, 0.5)]
+    by = table.set_index(["momentum", "lr"])
+    # without momentum both schemes are one algorithm: equal variances, the theorem holds
+    assert by.loc[(0.0, 0.1), "ratio_max"] == pytest.approx(1.0, abs=1e-12)
+    assert by.loc[(0.0, 0.1), "holds"] == 1
+    # a = 0.9, eta = 0.1: decoupled below shared at every t (the slides' setting)
+    assert by.loc[(0.9, 0.1), "every_t"] and by.loc[(0.9, 0.1), "holds"] == 1
+    assert by.loc[(0.9, 0.1), "ratio_final"] < 1
+    # a = 0.9, eta = 0.5: decoupled buffers diverge, shared heavy ball does not: a failure
+    row = by.loc[(0.9, 0.5)]
+    assert row.diverges_decoupled and not row.diverges_shared and row.holds == 0
+
+
+def test_theorem_grid_counts_divergence_as_failure_even_below_shared_so_far():
+    # a = 0.99, eta = 0.1: decoupled momentum grows without bound (growth factor above 1)
+    # while its variance is still below shared's at every t of a short horizon
+    row = momentum.theorem_grid(Quadratics(), {"momentum": [0.99]}, steps=50).iloc[0]
+    assert row.every_t and row.diverges_decoupled and row.growth_decoupled > 1
+    assert row.holds == 0
+
+
+def test_theorem_grid_refuses_sigma_and_rho_axes():
+    for name in ("noise", "rho"):
+        with pytest.raises(ValueError, match="varies"):
+            momentum.theorem_grid(Quadratics(), {name: [0.0, 1.0]}, steps=5)
+
+
+def test_exact_ratio_does_not_depend_on_sigma():
+    ratios = []
+    for sigma in (0.1, 1.0, 10.0):
+        problem = Quadratics(noise=sigma, tau=0.5)
+        exact = {
+            s: momentum.exact_variance(problem, s, momentum=0.9, lr=0.1, steps=25)
+            for s in momentum.MOMENTUM_SCHEMES
         }
-    )
-    counts = momentum.grid_claims(grid)
-    assert counts == {
-        "cells": 3,
-        "cells_ratio_ci_below_1": 1,
-        "cells_ratio_ci_above_1": 1,
-        "cells_decoupled_diverges": 1,
-        "cells_exact_le_1": 2,
+        ratios.append((exact["decoupled"] / exact["shared"])[["var_forget", "var_retain"]])
+    pd.testing.assert_frame_equal(ratios[0], ratios[1], rtol=1e-10)
+    pd.testing.assert_frame_equal(ratios[0], ratios[2], rtol=1e-10)
+
+
+def test_theorem_claim_holds_on_a_good_grid_and_a_planted_setting_flips_it():
+    from nbutils import claims
+
+    table = momentum.theorem_grid(Quadratics(), {"momentum": [0.5, 0.9], "lr": [0.1]}, steps=20)
+    verdict = claims.evaluate(momentum.measure_theorem(table, draw=0)).iloc[0]
+    assert (verdict["value"], verdict["verdict"], verdict["n_runs"]) == (1, "holds", 2)
+    planted = pd.concat([table, table.iloc[[0]].assign(holds=0)], ignore_index=True)
+    verdict = claims.evaluate(momentum.measure_theorem(planted, draw=0)).iloc[0]
+    assert (verdict["value"], verdict["verdict"]) == (0, "fails")
+    # and the real grid of the notebook has diverging settings: it fails there
+    real = momentum.theorem_grid(Quadratics(), {"momentum": [0.9], "lr": [0.1, 0.5]}, steps=20)
+    assert claims.evaluate(momentum.measure_theorem(real, 0)).iloc[0]["verdict"] == "fails"
+
+
+def test_final_thetas_are_the_simulations_replicas():
+    options = dict(momentum=0.9, lr=0.1, steps=15, replicas=500, seed=3)
+    thetas = momentum.final_thetas(Quadratics(), "shared", **options)
+    sim = momentum.simulate(Quadratics(), "shared", **options)
+    assert thetas.shape == (500,)
+    assert thetas.var(ddof=1) == pytest.approx(sim.var_retain.iloc[-1], rel=1e-12)
+
+
+def test_simulated_claim_holds_at_the_default_and_fails_where_decoupled_diverges():
+    from nbutils import claims
+
+    options = dict(momentum=0.9, steps=40, replicas=4000, seed=0, draw=0)
+    good = momentum.measure_simulated(Quadratics(), lr=0.1, **options)
+    row = claims.evaluate(good).iloc[0]
+    exact = {
+        s: momentum.exact_variance(Quadratics(), s, momentum=0.9, lr=0.1, steps=40)
+        for s in momentum.MOMENTUM_SCHEMES
     }
-    # 75% of t is below the 95% the verdict asks for, although the final CI is below 1
-    assert "does not hold" in momentum.theorem_verdict(claims, counts)
-    claims["share_t_decoupled_le_shared"] = 0.96
-    assert "-> holds" in momentum.theorem_verdict(claims, counts)
+    expected = (exact["decoupled"].var_retain.iloc[-1] / exact["shared"].var_retain.iloc[-1]) ** 0.5
+    assert row["low"] < expected < row["high"] and row["verdict"] == "holds"
+    bad = momentum.measure_simulated(Quadratics(), lr=0.5, **options)
+    assert claims.evaluate(bad).iloc[0]["verdict"] == "fails"
+
+
+def test_std_ratio_leaves_out_resamples_without_reference_spread():
+    from nbutils import claims
+
+    values = np.array([[0.5, 0.2], [0.6, 0.2]])
+    assert np.isnan(claims.STATISTICS["std_ratio"](values, np.zeros(2)))
+    rows = claims.measurement(
+        "dualoptim.slides.dualoptim_more_stable.1to5", 0, [0.5, 0.6], references=[0.2, 0.9]
+    )
+    row = claims.evaluate(rows).iloc[0]
+    assert np.isfinite([row["value"], row["low"], row["high"]]).all()
 
 
 def test_linear_schedule_is_hugging_faces():
@@ -294,8 +373,9 @@ def test_linear_schedule_is_hugging_faces():
         [0.0, 0.5, 1.0, 7 / 8, 6 / 8, 5 / 8, 4 / 8, 3 / 8, 2 / 8, 1 / 8, 0.0]
     )
     assert linear_schedule(4, 0)(0) == 1.0
+    assert [linear_schedule(3, 3)(t) for t in range(4)] == pytest.approx([0, 1 / 3, 2 / 3, 0])
     with pytest.raises(ValueError, match="warmup"):
-        linear_schedule(3, 3)
+        linear_schedule(3, 4)
 
 
 def test_alternator_clips_each_gradient_and_scales_the_rate():

@@ -173,3 +173,54 @@ def test_optimizers_are_checked_before_any_work(notebook, extra, value, message)
 def test_refinement_rounds_are_checked():
     with pytest.raises(ValueError, match="parameter n_refine=-1 must be at least 0"):
         setup("02_pareto_sweep", **{**LM_COMPARE, "n_c": 5, "n_refine": -1})
+
+
+MOMENTUM = dict(
+    seed=0,
+    smoke=True,
+    device="cpu",
+    model="tiny",
+    dataset="authors",
+    dtype="float32",
+    scale="default",
+    out_dir="x",
+    verdicts_only=False,
+    n_seeds=2,
+    n_replicas=100,
+    sim_steps=10,
+    retain_lr=1e-3,
+    forget_lrs=[1e-3, 3e-3],
+    schedules=["1:5", "1:1"],
+    schemes=["alternate", "dualoptim", "dualoptim+"],
+)
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("retain_lr", 0.0, "must be > 0"),
+        ("retain_lr", -1e-4, "must be > 0"),
+        ("retain_lr", "1e-3", "must be float"),
+        ("forget_lrs", [1e-3, 0.0], "item 0.0 must be > 0"),
+        ("forget_lrs", [], "must not be empty"),
+        ("forget_lrs", ["1e-3"], "must hold numbers"),
+        ("forget_lrs", 1e-3, "must be list"),
+        ("schedules", ["1:0"], "must be positive"),
+        ("schedules", ["0:5"], "must be positive"),
+        ("schedules", ["1-5"], "'T_f:T_r'"),
+        ("schedules", ["1:5", "1:5"], "repeated"),
+        ("schedules", [], "must not be empty"),
+        ("schemes", ["alternate", "adam"], "unknown scheme"),
+        ("schemes", ["dualoptim"], "must include 'alternate'"),
+        ("schemes", ["alternate", "alternate"], "repeated"),
+    ],
+)
+def test_momentum_parameters_are_checked(name, value, message):
+    with pytest.raises(ValueError, match=f"parameter {name}="):
+        setup("07_momentum_variance", **{**MOMENTUM, name: value})
+    with pytest.raises(ValueError, match=message):
+        setup("07_momentum_variance", **{**MOMENTUM, name: value})
+
+
+def test_momentum_parameters_pass_when_good():
+    assert setup("07_momentum_variance", **MOMENTUM).params["schedules"] == ["1:5", "1:1"]

@@ -19,11 +19,40 @@ noise oracle that never raises.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from .gradients import Grads, add_, clip_
 
 Gradient = Callable[[str], tuple[Grads, dict]]
+
+
+def parse_schedule(text: str) -> tuple[int, int]:
+    """``"T_f:T_r"`` (positive integers, e.g. the official ``"1:5"``) as ``(T_f, T_r)``;
+    ``ValueError`` saying what is wrong otherwise."""
+    parts = text.split(":") if isinstance(text, str) else []
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"a schedule is 'T_f:T_r' with positive integers, got {text!r}")
+    forget, retain = (int(p) for p in parts)
+    if forget < 1 or retain < 1:
+        raise ValueError(f"a schedule's T_f and T_r must be positive, got {text!r}")
+    return forget, retain
+
+
+def official_steps(
+    n_forget: int, n_retain: int, batch_size: int, forget_steps: int, retain_steps: int, epochs: int
+) -> tuple[int, int]:
+    """The official code's length of a run (``LLM/forget.py``): an epoch is one pass over
+    the set that runs out first at T_f : T_r, counted in updates, e.g. for F:
+    (1 + T_r / T_f) * ceil(|F| / batch) updates; the run is ``epochs`` of them and the
+    warm-up one of them (none when an epoch is a single update). Returns (steps, warmup)."""
+    if min(n_forget, n_retain, batch_size, forget_steps, retain_steps, epochs) < 1:
+        raise ValueError("set sizes, batch size, T_f, T_r and epochs must be positive")
+    if math.ceil(n_forget / forget_steps) <= math.ceil(n_retain / retain_steps):
+        per_epoch = int((1 + retain_steps / forget_steps) * math.ceil(n_forget / batch_size))
+    else:
+        per_epoch = int((1 + forget_steps / retain_steps) * math.ceil(n_retain / batch_size))
+    return epochs * per_epoch, per_epoch if per_epoch > 1 else 0
 
 
 class Alternator:
@@ -71,13 +100,14 @@ class Alternator:
 def linear_schedule(steps: int, warmup: int) -> Callable[[int], float]:
     """Hugging Face's linear schedule with warm-up, as a factor of the rate at step t
     (0-based): t / warmup during the warm-up, then (steps - t) / (steps - warmup) down to
-    0. The official DualOptim code warms up for one epoch over F."""
-    if not 0 <= warmup < steps:
-        raise ValueError(f"need 0 <= warmup < steps, got warmup={warmup}, steps={steps}")
+    0. The official DualOptim code warms up for one epoch over F (a one-epoch run is
+    warm-up throughout, as in Hugging Face's ``get_linear_schedule_with_warmup``)."""
+    if not 0 <= warmup <= steps or steps < 1:
+        raise ValueError(f"need 0 <= warmup <= steps, got warmup={warmup}, steps={steps}")
 
     def factor(t: int) -> float:
         if t < warmup:
             return t / warmup
-        return max(0.0, (steps - t) / (steps - warmup))
+        return max(0.0, (steps - t) / (steps - warmup)) if steps > warmup else 0.0
 
     return factor

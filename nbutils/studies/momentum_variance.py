@@ -14,20 +14,25 @@ the spread of the final metrics over seeds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-from .. import stats
+from .. import claims, stats
+from ..core import paths
+from ..core.jsonio import atomic_write, computing, to_jsonable
 from ..engine import lm
-from ..engine.alternator import Alternator
+from ..engine.alternator import Alternator, official_steps, parse_schedule
 from ..engine.gradients import Grads
 from ..engine.loop import Run, run_loop
-from ..engine.optim import SGD, TASKS, TaskStates, check_task, make_states
-from ..engine.runs import Tuning, finals_table, tune_rate
+from ..engine.optim import LABELS, SGD, TASKS, TaskStates, check_task, make_states
+from ..engine.runs import ENGINE_VERSION, Tuning, finals_table, tune_rate
 from ..stats import ratio_interval, variance_interval
 from .style import color
 
@@ -112,6 +117,25 @@ def momentum_states(scheme: str, params, momentum: float) -> TaskStates:
     raise ValueError(f"scheme must be one of {MOMENTUM_SCHEMES}, got {scheme!r}")
 
 
+def _replicas(problem, scheme, momentum, lr, steps, replicas, seed):
+    """Eq. 1 on ``replicas`` copies of theta: the run (one row per update) and theta at
+    the end."""
+    if replicas < 2 or steps < 1:
+        raise ValueError(f"need replicas >= 2 and steps >= 1, got {replicas}, {steps}")
+    theta = torch.full((replicas,), float(problem.start), dtype=torch.float64)
+    oracle = _NoisyGradients(problem, theta, torch.Generator().manual_seed(seed))
+    states = momentum_states(scheme, [theta], momentum)
+    alternator = Alternator([theta], states, oracle, lr_forget=lr, lr_retain=lr)
+
+    def step(t: int) -> dict:
+        row = alternator.step(t)
+        return {"task": row["task"], "var": theta.var().item(), "mean": theta.mean().item()}
+
+    with torch.no_grad():
+        run = run_loop(step, 2 * steps, label=f"{scheme} momentum", seed=seed)
+    return run, theta.numpy().copy()
+
+
 def simulate(
     problem: Quadratics,
     scheme: str,
@@ -127,19 +151,7 @@ def simulate(
     One row per t = 1..steps: ``var_forget`` = Var(theta_f,t) after the forget update,
     ``var_retain`` = Var(theta_r,t) after the retain update (variance over replicas,
     ddof=1), ``mean_retain``. A diverged run gives inf/NaN."""
-    if replicas < 2 or steps < 1:
-        raise ValueError(f"need replicas >= 2 and steps >= 1, got {replicas}, {steps}")
-    theta = torch.full((replicas,), float(problem.start), dtype=torch.float64)
-    oracle = _NoisyGradients(problem, theta, torch.Generator().manual_seed(seed))
-    states = momentum_states(scheme, [theta], momentum)
-    alternator = Alternator([theta], states, oracle, lr_forget=lr, lr_retain=lr)
-
-    def step(t: int) -> dict:
-        row = alternator.step(t)
-        return {"task": row["task"], "var": theta.var().item(), "mean": theta.mean().item()}
-
-    with torch.no_grad():
-        run = run_loop(step, 2 * steps, label=f"{scheme} momentum", seed=seed)
+    run, _ = _replicas(problem, scheme, momentum, lr, steps, replicas, seed)
     by_task = {task: part.reset_index(drop=True) for task, part in run.history.groupby("task")}
     return pd.DataFrame(
         {
@@ -301,53 +313,117 @@ def grid(
     return pd.DataFrame(rows)
 
 
-def variance_claims(table: pd.DataFrame, sweep: pd.DataFrame, replicas: int) -> dict:
-    """The theorem's measured numbers: from ``compare``'s ``table`` the final-t ratio
-    Var_decoupled / Var_shared of theta_r (MC, 95% interval, exact) and the share of t
-    where decoupled <= shared (MC for theta_r and theta_f, exact); from the rho
-    ``sweep`` (a ``grid``) the cells whose ratio interval lies above 1."""
-    final = table.iloc[-1]
-    return {
-        "ratio_final": float(final.ratio_retain),
-        "ratio_final_ci_low": float(final.ratio_retain_low),
-        "ratio_final_ci_high": float(final.ratio_retain_high),
-        "ratio_final_exact": float(final.ratio_retain_exact),
-        "share_t_decoupled_le_shared": float((table.ratio_retain <= 1).mean()),
-        "share_t_decoupled_le_shared_exact": float((table.ratio_retain_exact <= 1).mean()),
-        "share_t_decoupled_le_shared_theta_f": float((table.ratio_forget <= 1).mean()),
-        "rho_sweep_cells_above_1": int((sweep.ratio_low > 1).sum()),
-        "rho_sweep_cells": len(sweep),
-        "replicas": replicas,
-    }
+THEOREM_AXES = ("momentum", "lr", "tau")  # what can change the ratio (rho = 0; sigma drops out)
+TOLERANCE = 1e-9  # relative: decoupled <= shared up to rounding (equal at t = 1, and at a = 0)
 
 
-def grid_claims(grid_table: pd.DataFrame) -> dict:
-    """Counts over a ``grid``: cells whose ratio interval lies below / above 1, cells
-    where decoupled momentum diverges, cells whose exact ratio is at most 1."""
-    return {
-        "cells": len(grid_table),
-        "cells_ratio_ci_below_1": int((grid_table.ratio_high < 1).sum()),
-        "cells_ratio_ci_above_1": int((grid_table.ratio_low > 1).sum()),
-        "cells_decoupled_diverges": int(grid_table.diverged.sum()),
-        "cells_exact_le_1": int((grid_table.ratio_exact <= 1).sum()),
-    }
+def theorem_grid(
+    problem: Quadratics,
+    axes: dict[str, list],
+    *,
+    momentum: float = 0.9,
+    lr: float = 0.1,
+    steps: int,
+) -> pd.DataFrame:
+    """The theorem at every DISTINCT setting where its assumptions hold, by the exact
+    covariance recursion (``exact_variance``): ``axes`` over ``momentum``, ``lr`` and
+    ``tau`` only (rho = 0 as the slides assume; sigma scales both variances by sigma^2,
+    so the ratio does not depend on it and a sigma axis would repeat settings; repeated
+    values are dropped). One row per setting: both schemes' growth factors and whether
+    each diverges (factor above 1), ``ratio_final`` (Var_D / Var_S of theta_r at the
+    last t), ``ratio_max`` (the largest Var_D / Var_S over t and over theta_f, theta_r),
+    ``every_t`` (decoupled <= shared at every t for both) and ``holds``: 1 when
+    ``every_t`` and neither scheme diverges, else 0 (divergence counts as failure)."""
+    from itertools import product
+
+    extra = sorted(set(axes) - set(THEOREM_AXES))
+    if extra:
+        raise ValueError(
+            f"the theorem's grid varies {list(THEOREM_AXES)} only, got {extra}: rho != 0 "
+            "breaks its assumption (see the rho sweep) and sigma drops out of the ratio"
+        )
+    problem = replace(problem, rho=0.0)
+    values = {name: list(dict.fromkeys(v)) for name, v in axes.items()}
+    rows = []
+    for combo in product(*values.values()):
+        setting = dict(zip(values, combo))
+        options = {"momentum": momentum, "lr": lr}
+        options.update({k: v for k, v in setting.items() if k in options})
+        here = replace(problem, **{k: v for k, v in setting.items() if k not in options})
+        exact = {
+            scheme: exact_variance(here, scheme, steps=steps, **options)
+            for scheme in MOMENTUM_SCHEMES
+        }
+        growth = {s: growth_factor(here, s, **options) for s in MOMENTUM_SCHEMES}
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratios = {
+                which: exact["decoupled"][f"var_{which}"] / exact["shared"][f"var_{which}"]
+                for which in TASKS
+            }
+            below = all(
+                (
+                    exact["decoupled"][f"var_{w}"] <= exact["shared"][f"var_{w}"] * (1 + TOLERANCE)
+                ).all()
+                for w in TASKS
+            )
+        diverges = {s: bool(g > 1) for s, g in growth.items()}
+        rows.append(
+            {
+                **setting,
+                **{f"growth_{s}": g for s, g in growth.items()},
+                **{f"diverges_{s}": d for s, d in diverges.items()},
+                "ratio_final": float(ratios["retain"].iloc[-1]),
+                "ratio_max": float(
+                    np.nanmax(np.concatenate([r.to_numpy() for r in ratios.values()]))
+                ),
+                "every_t": bool(below),
+                "holds": int(below and not any(diverges.values())),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
-def theorem_verdict(variance: dict, grid_counts: dict) -> str:
-    """The theorem's verdict in words from ``variance_claims`` and ``grid_claims``: it
-    holds at the default setting when the final ratio's interval lies below 1 and
-    decoupled <= shared at >= 95% of t."""
-    holds = variance["ratio_final_ci_high"] < 1 and variance["share_t_decoupled_le_shared"] >= 0.95
-    return (
-        f"Theorem at the default setting: Var_D/Var_S = {variance['ratio_final']:.3f} (95% CI "
-        f"{variance['ratio_final_ci_low']:.3f}-{variance['ratio_final_ci_high']:.3f}, exact "
-        f"{variance['ratio_final_exact']:.3f}); decoupled <= shared at "
-        f"{variance['share_t_decoupled_le_shared']:.0%} of t -> "
-        f"{'holds' if holds else 'does not hold'}.\n"
-        f"Grid (assumptions kept): ratio CI below 1 in {grid_counts['cells_ratio_ci_below_1']}, "
-        f"above 1 in {grid_counts['cells_ratio_ci_above_1']}, decoupled diverges in "
-        f"{grid_counts['cells_decoupled_diverges']} of {grid_counts['cells']} settings."
-    )
+THEOREM_CLAIM = "dualoptim.theorem.decoupled_variance_le_shared"
+SIMULATED_CLAIM = "dualoptim.theorem.simulated_variance_default"
+
+
+def measure_theorem(table: pd.DataFrame, draw: int) -> pd.DataFrame:
+    """The theorem's claim: one value per distinct setting of a ``theorem_grid`` (its
+    ``holds``, 1 or 0; the setting's index as its seed)."""
+    return claims.measurement(THEOREM_CLAIM, draw, table["holds"], seeds=range(len(table)))
+
+
+def final_thetas(
+    problem: Quadratics,
+    scheme: str,
+    *,
+    momentum: float,
+    lr: float,
+    steps: int,
+    replicas: int,
+    seed: int,
+) -> np.ndarray:
+    """theta_r at the last t of every replica of ``simulate`` (same seed, same draws)."""
+    return _replicas(problem, scheme, momentum, lr, steps, replicas, seed)[1]
+
+
+def measure_simulated(
+    problem: Quadratics,
+    *,
+    momentum: float,
+    lr: float,
+    steps: int,
+    replicas: int,
+    seed: int,
+    draw: int,
+) -> pd.DataFrame:
+    """The theorem by simulation at one setting: per replica, theta_r at the last t under
+    decoupled momentum (value) and under shared momentum (reference; independent
+    replicas, the draws of ``compare``), for the std ratio."""
+    options = dict(momentum=momentum, lr=lr, steps=steps, replicas=replicas)
+    decoupled = final_thetas(problem, "decoupled", seed=2 * seed + 1, **options)
+    shared = final_thetas(problem, "shared", seed=2 * seed, **options)
+    return claims.measurement(SIMULATED_CLAIM, draw, decoupled, references=shared)
 
 
 # --------------------------------------------------------------------------- the language model
@@ -488,9 +564,11 @@ def evaluations(runs, start: dict | None = None) -> pd.DataFrame:
         table = h.drop(columns="step").assign(budget=h.step * (1 if _alternating(r) else 2))
         if start is not None:
             table = pd.concat([pd.DataFrame([{"budget": 0, **start}]), table[table.budget > 0]])
-        parts.append(table.assign(label=r.label, seed=r.seed))
+        config = r.config if isinstance(r.config, dict) else {}
+        parts.append(table.assign(label=r.label, seed=r.seed, schedule=config.get("schedule")))
     columns = [
         "label",
+        "schedule",
         "seed",
         "budget",
         "rouge_forget",
@@ -510,60 +588,412 @@ def summary(runs) -> pd.DataFrame:
     return stats.group_stats(finals_table(runs), "label", FINAL_METRICS).set_index("label")
 
 
-def spread(table: pd.DataFrame, *, reference: str, n: int) -> pd.DataFrame:
-    """Per label of a ``summary`` table: the std of each final metric over seeds, and
-    std_R / std_R(``reference``) with the 95% interval of an F test on the variance
-    ratio (``n`` seeds each; Gaussian assumption)."""
-    std_r = table["rouge_retain_std"]
-    ratio = std_r / std_r[reference]
-    low, high = ratio_interval(ratio**2, n)
-    return pd.DataFrame(
-        {
-            "std_rouge_forget": table["rouge_forget_std"],
-            "std_rouge_retain": std_r,
-            f"std_R / {reference}": ratio,
-            "ci_low": low**0.5,
-            "ci_high": high**0.5,
-        }
+# --------------------------------------------------------------------------- official protocol
+
+OFFICIAL_EPOCHS = 5  # LLM/scripts/tofu/dualoptim.sh: num_epochs=5
+OFFICIAL_WEIGHT_DECAY = 0.01  # LLM/config/phi1-5_tofu.yaml: weight_decay
+OFFICIAL_CLIP_NORM = 1.0  # Hugging Face TrainingArguments' max_grad_norm (not overridden)
+STABILITY_SCHEMES = {"dualoptim": "dualoptim", "dualoptim+": "dualoptim_plus"}  # -> claim id
+REGISTERED_SCHEDULES = {"1:5": "1to5", "1:1": "1to1"}
+RECIPE1_CLAIM = "dualoptim.recipe1.forget_gradients_larger"
+
+
+def stability_claim(scheme: str, schedule: str) -> str | None:
+    """The registry id of ``scheme``'s stability verdict at ``schedule`` (None when the
+    registry has none: Alternate itself, or a schedule other than 1:5 and 1:1)."""
+    if scheme not in STABILITY_SCHEMES or schedule not in REGISTERED_SCHEDULES:
+        return None
+    return (
+        f"dualoptim.slides.{STABILITY_SCHEMES[scheme]}_more_stable.{REGISTERED_SCHEDULES[schedule]}"
     )
 
 
-def lm_claims(table: pd.DataFrame) -> dict:
-    """Mean and std of the final ROUGE per label, and diverged runs, as sidecar claims
-    (undefined values, e.g. the std of fewer than two finished runs, are left out)."""
+@dataclass(frozen=True)
+class Official:
+    """DualOptim's official language-model protocol (CityU-MLO/DualOptim, ``LLM/``) at the
+    tiny model's scale: T_f forget steps then T_r retain steps (``schedule``), a run of
+    ``epochs`` epochs over F counted as the official code counts them
+    (``alternator.official_steps``), a linear schedule warmed up over the first epoch,
+    each gradient clipped to norm ``clip_norm``, decoupled weight decay, per-task Adam
+    states with their own bias correction (``optim.make_states``), the retain rate
+    fixed at ``retain_lr`` and the forget rate each scheme's own (tuned).
+    ``optimizer``: the pretraining optimizer (retain steps; Alternate's only one)."""
+
+    schedule: str = "1:5"
+    retain_lr: float = 1e-3
+    epochs: int = OFFICIAL_EPOCHS
+    batch_size: int = 16
+    weight_decay: float = OFFICIAL_WEIGHT_DECAY
+    clip_norm: float = OFFICIAL_CLIP_NORM
+    optimizer: str = "adam"
+    eval_retain: int | None = 100
+    max_new_tokens: int = 32
+
+    def __post_init__(self):
+        parse_schedule(self.schedule)
+        if not self.retain_lr > 0:
+            raise ValueError(f"retain_lr must be > 0, got {self.retain_lr!r}")
+
+    @property
+    def ratio(self) -> tuple[int, int]:
+        return parse_schedule(self.schedule)
+
+    def steps(self, bench) -> tuple[int, int]:
+        """(updates, warm-up updates) of a run on ``bench``."""
+        return official_steps(
+            len(bench.forget), len(bench.retain), self.batch_size, *self.ratio, self.epochs
+        )
+
+
+def _run_key(target, bench, spec: dict) -> str:
+    full = {
+        **spec,
+        "target": target.key,
+        "benchmark": bench.fingerprint(),
+        "engine": ENGINE_VERSION,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    return hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def official_run(
+    target,
+    bench,
+    scheme: str,
+    forget_lr: float,
+    protocol: Official,
+    seed: int,
+    *,
+    evaluations: int | None = None,
+    cache: bool = True,
+) -> Run:
+    """One run of Algorithm 1 under the official protocol (``engine.lm.alternate_lm``),
+    from the run cache when it was done before (keyed like ``engine.runs``' runs).
+    ``evaluations``: about that many evaluations during the run (None: after the last
+    update only). The run's ``config`` holds scheme, schedule and both rates."""
+    steps, warmup = protocol.steps(bench)
+    forget_steps, retain_steps = protocol.ratio
+    eval_every = -(-steps // evaluations) if evaluations else None
+    config = {
+        "scheme": scheme,
+        "schedule": protocol.schedule,
+        "forget_lr": forget_lr,
+        "retain_lr": protocol.retain_lr,
+        "optimizer": protocol.optimizer,
+    }
+
+    def go() -> Run:
+        return lm.alternate_lm(
+            target.model,
+            target.tokenizer,
+            bench,
+            scheme,
+            lr_forget=forget_lr,
+            lr_retain=protocol.retain_lr,
+            optimizer=protocol.optimizer,
+            steps=steps,
+            forget_steps=forget_steps,
+            retain_steps=retain_steps,
+            batch_size=protocol.batch_size,
+            eval_every=eval_every,
+            eval_retain=protocol.eval_retain,
+            max_new_tokens=protocol.max_new_tokens,
+            weight_decay=protocol.weight_decay,
+            clip_norm=protocol.clip_norm,
+            warmup_steps=warmup,
+            seed=seed,
+            label=LABELS.get(scheme, scheme),
+        )
+
+    if not cache:
+        run = go()
+    else:
+        spec = {"official": asdict(protocol), **config, "seed": seed, "eval_every": eval_every}
+        path = paths.cache_dir() / "runs" / f"{_run_key(target, bench, spec)}.json"
+        with computing(path) as mine:
+            if mine:
+                run = go()
+                text = json.dumps(
+                    {
+                        "history": to_jsonable(run.history),
+                        "seconds": run.seconds,
+                        "diverged_at": run.diverged_at,
+                    }
+                )
+                atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+            else:
+                stored = json.loads(path.read_text())
+                run = Run(
+                    LABELS.get(scheme, scheme),
+                    seed,
+                    pd.DataFrame(stored["history"]),
+                    stored["seconds"],
+                    stored["diverged_at"],
+                    from_cache=True,
+                )
+    run.model = None
+    run.config = config
+    return run
+
+
+def tune_forget_rate(
+    target, bench, scheme: str, protocol: Official, forget_lrs, seed: int, n_seeds: int
+) -> Tuning:
+    """``scheme``'s forget rate from ``forget_lrs`` with the retain rate fixed: the
+    project's rule (``stats.choose_rate``: the highest ROUGE_R among rates whose median
+    ROUGE_F is below 0.1; a rate with a diverged run is never chosen) on the median over
+    ``n_seeds`` held-out seeds (``engine.runs.tune_rate``), evaluated after the last
+    update only."""
+    return tune_rate(
+        f"{LABELS.get(scheme, scheme)} {protocol.schedule}",
+        lambda lr, s: official_run(target, bench, scheme, lr, protocol, s).final,
+        forget_lrs,
+        seed,
+        n_seeds=n_seeds,
+    )
+
+
+def tune_unified_rate(target, bench, protocol: Official, rates, seed: int, n_seeds: int) -> Tuning:
+    """One rate for both tasks of Alternate (the unified rate of SGD that Recipe 1
+    argues against), tuned as ``tune_forget_rate`` tunes a forget rate."""
+    return tune_rate(
+        f"Alternate ({protocol.optimizer}, one rate) {protocol.schedule}",
+        lambda lr, s: (
+            official_run(target, bench, "alternate", lr, replace(protocol, retain_lr=lr), s).final
+        ),
+        rates,
+        seed,
+        n_seeds=n_seeds,
+    )
+
+
+@dataclass
+class OfficialResults:
+    """The official comparison: per (scheme, schedule) its ``Tuning`` and its runs."""
+
+    tunings: dict[tuple[str, str], Tuning]
+    runs: list[Run]
+
+    @property
+    def finals(self) -> pd.DataFrame:
+        """One row per run: ``scheme``, ``label``, ``schedule``, ``forget_lr``,
+        ``retain_lr``, ``seed``, ``diverged_at`` and the final evaluation."""
+        rows = [
+            {
+                **r.config,
+                "label": r.label,
+                "seed": r.seed,
+                "diverged_at": r.diverged_at,
+                **{k: v for k, v in r.final.items() if k != "step"},
+            }
+            for r in self.runs
+        ]
+        table = pd.DataFrame(rows)
+        for column in ("diverged_at", *FINAL_METRICS):  # present even if every run diverged
+            if column not in table:
+                table[column] = np.nan
+        return table
+
+    def rates(self) -> pd.DataFrame:
+        """The tuned forget rate of each scheme (rows) per schedule (columns)."""
+        table = pd.DataFrame(
+            [
+                {"scheme": LABELS.get(k, k), "schedule": sched, "forget_lr": t.lr}
+                for (k, sched), t in self.tunings.items()
+            ]
+        )
+        return table.pivot(index="scheme", columns="schedule", values="forget_lr")
+
+
+def run_official(
+    target,
+    bench,
+    schemes,
+    schedules,
+    *,
+    retain_lr: float,
+    forget_lrs,
+    seeds,
+    tuning_seeds: int,
+    seed: int,
+    evaluations: int | None = None,
+    **protocol,
+) -> OfficialResults:
+    """Every scheme at every schedule under the official protocol: its forget rate tuned
+    on ``tuning_seeds`` held-out seeds (``tune_forget_rate``), then one run per
+    evaluation seed at that rate (``evaluations`` during each run: see
+    ``official_run``). ``protocol``: further ``Official`` fields."""
+    from tqdm.auto import tqdm
+
+    pairs = [(k, sched) for sched in schedules for k in schemes]
+    tunings = {}
+    for scheme, schedule in tqdm(pairs, desc="tuning forget rates"):
+        official = Official(schedule=schedule, retain_lr=retain_lr, **protocol)
+        tunings[scheme, schedule] = tune_forget_rate(
+            target, bench, scheme, official, forget_lrs, seed, tuning_seeds
+        )
+    runs = []
+    jobs = [(k, sched, s) for k, sched in pairs for s in seeds]
+    for scheme, schedule, s in tqdm(jobs, desc="official runs"):
+        official = Official(schedule=schedule, retain_lr=retain_lr, **protocol)
+        lr = tunings[scheme, schedule].lr
+        runs.append(official_run(target, bench, scheme, lr, official, s, evaluations=evaluations))
+    return OfficialResults(tunings, runs)
+
+
+def smoke_rates(forget_lrs) -> tuple[float, ...]:
+    """The forget rates tried at smoke size: one, the upper middle of the grid."""
+    rates = sorted(forget_lrs)
+    return (rates[len(rates) // 2],)
+
+
+def unified_sgd_runs(
+    target, bench, protocol: Official, rates, seeds, *, seed: int, tuning_seeds: int
+) -> tuple[Tuning, list[Run]]:
+    """Alternate with SGD and one rate for both tasks (Recipe 1's SGD panel): the rate
+    tuned on held-out seeds (``tune_unified_rate``), then one run per seed."""
+    sgd = replace(protocol, optimizer="sgd")
+    tuning = tune_unified_rate(target, bench, sgd, rates, seed, tuning_seeds)
+    at = replace(sgd, retain_lr=tuning.lr)
+    return tuning, [official_run(target, bench, "alternate", tuning.lr, at, s) for s in seeds]
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def final_rouge_retain(finals: pd.DataFrame) -> pd.Series:
+    """Final ROUGE_R per run; a diverged run counts 0 (a destroyed model)."""
+    value = finals["rouge_retain"] if "rouge_retain" in finals else pd.Series(np.nan, finals.index)
+    return value.where(finals["diverged_at"].isna(), 0.0).astype(float)
+
+
+def measure_stability(finals: pd.DataFrame, draw: int) -> pd.DataFrame:
+    """The stability verdicts (one per scheme and registered schedule): per seed the
+    scheme's final ROUGE_R (value) and Alternate's at the same seed and schedule
+    (reference); a diverged run counts 0 (``final_rouge_retain``). Claim statistic:
+    np.std over seeds (ddof 0) of the values over that of the references."""
+    table = finals.assign(value=final_rouge_retain(finals))
+    parts = []
+    for schedule, part in table.groupby("schedule", sort=False):
+        reference = part[part.scheme == "alternate"].set_index("seed")["value"]
+        for scheme, own in part.groupby("scheme", sort=False):
+            claim_id = stability_claim(scheme, schedule)
+            if claim_id is None or reference.empty:
+                continue
+            own = own.set_index("seed")["value"]
+            seeds = [s for s in own.index if s in reference.index]
+            parts.append(
+                claims.measurement(
+                    claim_id, draw, own[seeds], seeds=seeds, references=reference[seeds]
+                )
+            )
+    return pd.concat(parts, ignore_index=True) if parts else _empty()
+
+
+def gradient_norm_ratios(runs) -> pd.DataFrame:
+    """Per run (``label``, ``seed``): median ||grad L_f|| over median ||grad L_r|| across
+    its forget and retain updates (norms before clipping; a diverged run: its updates
+    before it diverged; NaN without an update of either task)."""
+    rows = []
+    for r in runs:
+        steps = r.history[r.history["task"].notna()] if "task" in r.history else r.history
+        by = steps.groupby("task").grad_norm.median() if len(steps) else pd.Series(dtype=float)
+        ratio = by.get("forget", np.nan) / by.get("retain", np.nan)
+        rows.append({"label": r.label, "seed": r.seed, "ratio": float(ratio)})
+    return pd.DataFrame(rows, columns=["label", "seed", "ratio"])
+
+
+def measure_recipe1(runs, draw: int) -> pd.DataFrame:
+    """Recipe 1's gap, one value per run (``gradient_norm_ratios``) of the given runs
+    (Alternate under the official protocol)."""
+    table = gradient_norm_ratios(runs)
+    return claims.measurement(RECIPE1_CLAIM, draw, table["ratio"], seeds=table["seed"])
+
+
+def stability_ids(verdicts: pd.DataFrame) -> list[str]:
+    """The stability claims among ``verdicts`` (those this run measured)."""
+    return [i for i in verdicts["id"] if i.startswith("dualoptim.slides.")]
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(claims.MEASUREMENT_COLUMNS))
+
+
+def stability_settings(results: OfficialResults, retain_lr: float) -> dict[str, str]:
+    """Per stability claim measured: its setting in words (protocol, schedule, both
+    schemes' tuned forget rates, the retain rate)."""
     out = {}
-    for metric in FINAL_METRICS:
-        for stat in ("mean", "std"):
-            values = table[f"{metric}_{stat}"]
-            out[f"final_{stat}_{metric}"] = {k: float(v) for k, v in values.items() if v == v}
-    out["diverged_runs"] = {k: int(v) for k, v in table["diverged"].items()}
+    for (scheme, schedule), tuning in results.tunings.items():
+        claim_id = stability_claim(scheme, schedule)
+        reference = results.tunings.get(("alternate", schedule))
+        if claim_id is None or reference is None:
+            continue
+        out[claim_id] = (
+            f"official protocol (Adam, clip 1.0, linear schedule, wd 0.01), "
+            f"T_f:T_r = {schedule}, retain rate {retain_lr:g}; tuned forget rates: "
+            f"{LABELS[scheme]} {tuning.lr:g}, Alternate {reference.lr:g}"
+        )
     return out
 
 
-def std_verdict(table: pd.DataFrame, n_seeds: int, reference: str = "Alternate") -> str:
-    """The final std of ROUGE_R over seeds per label, and whether each decoupled scheme
-    has a smaller one than ``reference`` (point values: see ``spread`` for intervals)."""
-    std_r = table["rouge_retain_std"]
-    lines = [
-        "Final std of ROUGE_R over seeds: " + ", ".join(f"{k} {v:.3f}" for k, v in std_r.items())
-    ]
-    for label in ("DualOptim", "DualOptim+"):
-        if label in std_r and reference in std_r:
-            verb = "reduces" if std_r[label] < std_r[reference] else "does not reduce"
-            lines.append(
-                f"{label} {verb} the std of ROUGE_R against {reference} "
-                f"(point values over {n_seeds} seeds; see the F intervals above)."
-            )
-    return "\n".join(lines)
+def with_settings(verdicts: pd.DataFrame, settings: dict[str, str]) -> pd.DataFrame:
+    """``verdicts`` whose ``setting`` names this run's setting where ``settings`` has one
+    (the registry's setting otherwise)."""
+    out = verdicts.copy()
+    for claim_id, text in settings.items():
+        out.loc[out["id"] == claim_id, "setting"] = text
+    return out
+
+
+def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The verdicts to print: claim, setting, value with its 95% interval, runs
+    (finished / all) and verdict."""
+    return pd.DataFrame(
+        {
+            "claim": verdicts["id"],
+            "setting": verdicts["setting"],
+            "value": verdicts["value"].round(3),
+            "95% interval": [
+                f"[{lo:.3g}, {hi:.3g}]" for lo, hi in zip(verdicts["low"], verdicts["high"])
+            ],
+            "runs": [f"{f}/{n}" for f, n in zip(verdicts["n_finished"], verdicts["n_runs"])],
+            "verdict": verdicts["verdict"],
+        }
+    ).set_index("claim")
+
+
+def std_table(finals: pd.DataFrame) -> pd.DataFrame:
+    """The slides' "Std" per scheme and schedule: mean and np.std over seeds (ddof 0, as
+    DualOptim's parse_result.py) of the final ROUGE_F and ROUGE_R (a diverged run
+    counts ROUGE_R 0 and is counted in ``diverged``), with the tuned forget rate."""
+    table = finals.assign(rouge_retain=final_rouge_retain(finals))
+    rows = []
+    for (schedule, scheme), part in table.groupby(["schedule", "scheme"], sort=False):
+        rows.append(
+            {
+                "schedule": schedule,
+                "scheme": LABELS.get(scheme, scheme),
+                "forget_lr": part["forget_lr"].iloc[0],
+                "rouge_forget_mean": part["rouge_forget"].mean(),
+                "rouge_forget_std": part["rouge_forget"].std(ddof=0),
+                "rouge_retain_mean": part["rouge_retain"].mean(),
+                "rouge_retain_std": part["rouge_retain"].std(ddof=0),
+                "runs": len(part),
+                "diverged": int(part["diverged_at"].notna().sum()),
+            }
+        )
+    return pd.DataFrame(rows).set_index(["schedule", "scheme"])
 
 
 # --------------------------------------------------------------------------- figures
 
 
-def plot_variance(table: pd.DataFrame, sweep: pd.DataFrame, *, title: str):
+def plot_variance(table: pd.DataFrame, sweep: pd.DataFrame | None, *, title: str):
     """Three panels: Var(theta_r,t) over t for both schemes (MC with its 95% band, exact
     dashed); the ratio decoupled/shared over t; the final ratio against the cross-task
-    correlation rho for each tau of ``sweep`` (a ``grid`` over rho x tau)."""
+    correlation rho for each tau of ``sweep`` (a ``grid`` over rho x tau; None: the
+    panel says it was skipped)."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     ax = axes[0]
     for scheme in MOMENTUM_SCHEMES:
@@ -600,6 +1030,11 @@ def plot_variance(table: pd.DataFrame, sweep: pd.DataFrame, *, title: str):
     )
     ax.legend()
     ax = axes[2]
+    if sweep is None:
+        ax.text(0.5, 0.5, "ρ sweep skipped (verdicts_only)", ha="center", va="center")
+        ax.set_axis_off()
+        fig.suptitle(title)
+        return fig
     for tau, part in sweep.groupby("tau"):
         line = ax.plot(part.rho, part.ratio_exact, ls="--", lw=1)[0]
         ax.errorbar(
@@ -625,38 +1060,42 @@ def plot_variance(table: pd.DataFrame, sweep: pd.DataFrame, *, title: str):
     return fig
 
 
-def plot_grid(table: pd.DataFrame, *, title: str):
-    """Heatmaps of the final ratio Var_decoupled / Var_shared (MC) over momentum a (rows)
-    and step size eta (columns), one panel per (noise sigma, correlation tau); cells where
-    decoupled momentum diverges are marked."""
+def plot_theorem_grid(table: pd.DataFrame, *, title: str):
+    """The theorem at every distinct setting of a ``theorem_grid``: one heatmap per
+    temporal correlation tau, momentum a (rows) by step size eta (columns), coloured by
+    the largest exact Var_decoupled / Var_shared over t (theta_f and theta_r); a cell
+    where the theorem fails (decoupled above shared at some t, or a scheme diverging)
+    is framed red and says why."""
     from matplotlib.colors import LogNorm
+    from matplotlib.patches import Rectangle
 
-    sigmas, taus = sorted(table.noise.unique()), sorted(table.tau.unique())
-    fig, axes = plt.subplots(
-        len(sigmas), len(taus), squeeze=False, figsize=(3.6 * len(taus) + 1, 3.1 * len(sigmas))
-    )
+    taus = sorted(table.tau.unique())
+    fig, axes = plt.subplots(1, len(taus), squeeze=False, figsize=(3.9 * len(taus) + 1, 3.6))
     norm = LogNorm(0.25, 4)
-    for i, sigma in enumerate(sigmas):
-        for j, tau in enumerate(taus):
-            ax = axes[i, j]
-            part = table[(table.noise == sigma) & (table.tau == tau)]
-            cells = part.pivot(index="momentum", columns="lr", values="ratio")
-            unstable = part.pivot(index="momentum", columns="lr", values="diverged")
-            shown = cells.where(~unstable.astype(bool)).clip(0.25, 4)
-            image = ax.imshow(shown.to_numpy(dtype=float), cmap="RdBu_r", norm=norm, aspect="auto")
-            for (r, c), value in np.ndenumerate(cells.to_numpy(dtype=float)):
-                text = "div." if unstable.iloc[r, c] else f"{value:.2f}"
-                ax.text(c, r, text, ha="center", va="center", fontsize=8)
-            ax.set_xticks(range(len(cells.columns)), [f"{v:g}" for v in cells.columns])
-            ax.set_yticks(range(len(cells.index)), [f"{v:g}" for v in cells.index])
-            ax.set(
-                xlabel="step size η (L = 1)",
-                ylabel="momentum a",
-                title=f"σ = {sigma:g}, τ = {tau:g}",
-            )
-            ax.grid(False)
+    image = None
+    for ax, tau in zip(axes[0], taus):
+        part = table[table.tau == tau]
+        ratio, holds, div_s, div_d = (
+            part.pivot(index="momentum", columns="lr", values=column)
+            for column in ("ratio_max", "holds", "diverges_shared", "diverges_decoupled")
+        )
+        shown = ratio.where(~(div_s.astype(bool) | div_d.astype(bool))).clip(0.25, 4)
+        image = ax.imshow(shown.to_numpy(dtype=float), cmap="RdBu_r", norm=norm, aspect="auto")
+        for (r, c), value in np.ndenumerate(ratio.to_numpy(dtype=float)):
+            s_div, d_div = bool(div_s.iloc[r, c]), bool(div_d.iloc[r, c])
+            if s_div or d_div:
+                text = "both div." if s_div and d_div else "S div." if s_div else "D div."
+            else:
+                text = f"{value:.2f}"
+            ax.text(c, r, text, ha="center", va="center", fontsize=8)
+            if not holds.iloc[r, c]:
+                ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="#c00000", lw=2))
+        ax.set_xticks(range(len(ratio.columns)), [f"{v:g}" for v in ratio.columns])
+        ax.set_yticks(range(len(ratio.index)), [f"{v:g}" for v in ratio.index])
+        ax.set(xlabel="step size η (L = 1)", ylabel="momentum a", title=f"τ = {tau:g}, ρ = 0")
+        ax.grid(False)
     fig.colorbar(
-        image, ax=axes, label="final Var_decoupled / Var_shared (blue: theorem holds)", shrink=0.8
+        image, ax=axes, label="max over t of Var_decoupled / Var_shared (exact)", shrink=0.85
     )
     fig.suptitle(title)
     return fig
@@ -702,26 +1141,86 @@ def line_style(label: str) -> dict:
     return {"color": color(label), "ls": "-"}
 
 
-def plot_alternating_curves(long: pd.DataFrame, *, title: str):
-    """ROUGE_F and ROUGE_R over the budget (gradient evaluations) per label: mean over
-    seeds, band +-1 standard deviation (``stats.bands``)."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.3), sharex=True)
-    for ax, metric, name in zip(
-        axes,
-        ("rouge_forget", "rouge_retain"),
-        ("ROUGE-L recall on F (lower: forgotten)", "ROUGE-L recall on R (higher: kept)"),
-    ):
+def _curves(ax, long: pd.DataFrame, x_label: str):
+    """ROUGE_R (solid) and ROUGE_F (dotted) over ``budget`` per label: mean over seeds,
+    band +-1 std (``stats.bands``)."""
+    for metric, dash in (("rouge_retain", None), ("rouge_forget", ":")):
         band = stats.bands(long, metric, by="label", x="budget")
         for label, part in band.groupby("label", sort=False):
             look = line_style(label)
-            ax.plot(part["budget"], part["mean"], marker="o", ms=3, label=label, **look)
+            ls = dash or look["ls"]
+            name = label if metric == "rouge_retain" else None
+            ax.plot(
+                part["budget"],
+                part["mean"],
+                marker="o",
+                ms=3,
+                label=name,
+                color=look["color"],
+                ls=ls,
+            )
             ax.fill_between(
                 part["budget"], part["low"], part["high"], color=look["color"], alpha=0.12, lw=0
             )
-        ax.set(xlabel="gradient evaluations (batch 16 each)", ylabel=name, ylim=(-0.03, 1.03))
-    n = long.seed.nunique()
-    axes[0].set_title(f"Forget set: mean of {n} seeds, band ±1 std")
-    axes[1].set_title(f"Retain set: mean of {n} seeds, band ±1 std")
-    axes[1].legend(loc="lower left", fontsize=9)
+    ax.set(xlabel=x_label, ylabel="ROUGE-L recall (R solid, F dotted)", ylim=(-0.03, 1.03))
+    ax.legend(loc="center right", fontsize=8)
+
+
+def _finals(ax, finals: pd.DataFrame, rates: dict | None = None):
+    """Final ROUGE_F against ROUGE_R per run and label; a diverged run is an x at 0.
+    The legend gives np.std over seeds (ddof 0) of ROUGE_R (and the tuned rate)."""
+    for label, part in finals.groupby("label", sort=False):
+        look = line_style(label)
+        diverged = part["diverged_at"].notna()
+        r = final_rouge_retain(part)
+        f = part["rouge_forget"] if "rouge_forget" in part else pd.Series(np.nan, part.index)
+        rate = f", lr_f {rates[label]:g}" if rates and label in rates else ""
+        ax.scatter(
+            f[~diverged],
+            r[~diverged],
+            color=look["color"],
+            s=28,
+            alpha=0.8,
+            label=f"{label}{rate}: std_R {r.std(ddof=0):.3f}",
+        )
+        if diverged.any():
+            ax.scatter(np.zeros(diverged.sum()), r[diverged], color=look["color"], marker="x")
+    ax.axvline(stats.FORGET_BELOW, color="grey", lw=0.8, ls="--")
+    ax.set(
+        xlabel="final ROUGE_F (left of dashed: forgets)",
+        ylabel="final ROUGE_R",
+        xlim=(-0.03, 1.03),
+        ylim=(-0.03, 1.03),
+    )
+    ax.legend(loc="lower right", fontsize=8)
+
+
+def plot_official(
+    long: pd.DataFrame,
+    finals: pd.DataFrame,
+    *,
+    title: str,
+    rates: dict[str, dict[str, float]] | None = None,
+    ngdiff: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+):
+    """One column per schedule (``schedule`` of ``long`` and ``finals``): ROUGE over the
+    run's updates per scheme (``_curves``), and each run's final ROUGE_F against ROUGE_R
+    (``_finals``; ``rates``: per schedule, label -> tuned forget rate). ``ngdiff``:
+    (long, finals) of the NGDiff runs beyond both sources, a column of their own (over
+    gradient evaluations)."""
+    schedules = list(dict.fromkeys(finals["schedule"]))
+    columns = len(schedules) + (ngdiff is not None)
+    fig, axes = plt.subplots(2, columns, figsize=(5.6 * columns, 8.4), squeeze=False)
+    for j, schedule in enumerate(schedules):
+        _curves(axes[0, j], long[long["schedule"] == schedule], "updates (one batch of 16 each)")
+        axes[0, j].set_title(f"T_f:T_r = {schedule}: mean over seeds, band ±1 std")
+        _finals(axes[1, j], finals[finals["schedule"] == schedule], (rates or {}).get(schedule))
+        axes[1, j].set_title(f"T_f:T_r = {schedule}: each seed's final model")
+    if ngdiff is not None:
+        curves, ends = ngdiff
+        _curves(axes[0, -1], curves, "gradient evaluations (two per step)")
+        axes[0, -1].set_title("Beyond both sources: NGDiff")
+        _finals(axes[1, -1], ends)
+        axes[1, -1].set_title("NGDiff: each seed's final model")
     fig.suptitle(title)
     return fig
