@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from nbutils.core import metrics
-from nbutils.engine import lm
+from nbutils.engine import loop
 from nbutils.engine import runs as X
 
 CURVES = X.Protocol(
@@ -23,19 +23,18 @@ CURVES = X.Protocol(
 )
 
 
-def test_intermediate_evaluations_are_counted_as_run_loop_makes_them():
-    assert lm.intermediate_evaluations(40, 5) == 8  # before steps 0, 5, ..., 35
-    assert lm.intermediate_evaluations(40, None) == 0
-    assert lm.intermediate_evaluations(6, 4) == 2  # before steps 0 and 4
-    assert lm.intermediate_evaluations(3, 10) == 1  # before step 0 only
-
-
-def test_final_aware_marks_only_the_last_call_final():
+def test_run_loop_marks_only_the_evaluation_after_the_last_step_final():
     seen = []
-    evaluate = lm.final_aware(lambda model, final: seen.append(final) or {}, 6, 4)
-    for _ in range(3):
-        evaluate(None)
-    assert seen == [False, False, True]
+    run = loop.run_loop(
+        lambda t: {"x": t},
+        6,
+        label="count",
+        seed=0,
+        evaluate=lambda final: seen.append(final) or {"final": final},
+        eval_every=4,
+    )
+    assert seen == [False, False, True]  # before steps 0 and 4, then after step 5
+    assert list(run.history.dropna(subset=["final"])["step"]) == [0, 4, 6]
 
 
 def test_truth_ratio_is_scored_at_the_final_evaluation_only(small_bench, small_target):

@@ -74,26 +74,6 @@ def evaluation(
     )
 
 
-def intermediate_evaluations(steps: int, eval_every: int | None) -> int:
-    """How many evaluations ``loop.run_loop`` makes before its final one: one before each
-    step t with ``t % eval_every == 0``."""
-    return len(range(0, steps, eval_every)) if eval_every else 0
-
-
-def final_aware(score: Callable[..., dict], steps: int, eval_every: int | None):
-    """``model -> score(model, final=...)`` for one run's evaluations: the calls that
-    ``run_loop`` makes before step t (``intermediate_evaluations``) are intermediate,
-    the one after the last step is final."""
-    before = intermediate_evaluations(steps, eval_every)
-    calls = [0]
-
-    def evaluate(model) -> dict:
-        calls[0] += 1
-        return score(model, final=calls[0] > before)
-
-    return evaluate
-
-
 def unlearn_lm(
     target,
     tokenizer,
@@ -153,16 +133,12 @@ def unlearn_lm(
         autolr=autolr,
         npo_reference=reference,
         npo_beta=npo_beta,
-        evaluate=final_aware(
-            evaluation(
-                tokenizer,
-                benchmark,
-                eval_retain=eval_retain,
-                truth_ratio=truth_ratio,
-                max_new_tokens=max_new_tokens,
-            ),
-            steps,
-            eval_every,
+        evaluate=evaluation(
+            tokenizer,
+            benchmark,
+            eval_retain=eval_retain,
+            truth_ratio=truth_ratio,
+            max_new_tokens=max_new_tokens,
         )
         if evaluate
         else None,
@@ -237,7 +213,7 @@ def alternate_lm(
         label=label or scheme,
         seed=seed,
         model=model,
-        evaluate=lambda: score(model),
+        evaluate=lambda final: score(model, final),
         eval_every=eval_every,
         progress=progress,
     )

@@ -86,7 +86,7 @@ def run_loop(
     label: str,
     seed: int,
     model: torch.nn.Module | None = None,
-    evaluate: Callable[[], dict] | None = None,
+    evaluate: Callable[[bool], dict] | None = None,
     eval_every: int | None = None,
     visit: Callable[[int], dict] | None = None,
     progress: bool = False,
@@ -95,8 +95,9 @@ def run_loop(
     a loss or gradient becomes non-finite (the run then stops: ``diverged_at = t``).
 
     Before step t: ``visit(t)`` (if given) and, when ``t % eval_every == 0``,
-    ``evaluate()``; their numbers join the step's row. After the last step, when
-    ``model``'s parameters are all finite, ``evaluate()`` once more into a last row;
+    ``evaluate(False)``; their numbers join the step's row. After the last step, when
+    ``model``'s parameters are all finite, ``evaluate(True)`` (the final evaluation,
+    which may score more) into a last row;
     non-finite parameters count as diverging at step ``steps``. The row of a diverged
     step is kept only when its visit measured something (``diverged`` set on it).
     """
@@ -113,7 +114,7 @@ def run_loop(
         if visit is not None:
             row.update(visit(t))
         if evaluate is not None and eval_every is not None and t % eval_every == 0:
-            row.update(evaluate())
+            row.update(evaluate(False))
         try:
             row.update(step(t))
         except FloatingPointError:
@@ -129,7 +130,7 @@ def run_loop(
         diverged_at = steps
     if diverged_at is None and evaluate is not None:
         last = rows[-1] if rows else {}
-        rows.append({"step": steps, **evaluate(), **_carried(last)})
+        rows.append({"step": steps, **evaluate(True), **_carried(last)})
     return Run(label, seed, pd.DataFrame(rows), time.perf_counter() - start, diverged_at)
 
 

@@ -195,7 +195,7 @@ def unlearn(
     loss: Callable = answer_loss,
     npo_reference: torch.Tensor | None = None,
     npo_beta: float = 0.1,
-    evaluate: Callable[[torch.nn.Module], dict] | None = None,
+    evaluate: Callable[[torch.nn.Module, bool], dict] | None = None,
     eval_every: int | None = None,
     visit: Callable[[StepContext], dict] | None = None,
     label: str | None = None,
@@ -205,9 +205,9 @@ def unlearn(
     ``Unlearner.step``): ``streams`` are the run's ``retain``, ``forget`` and (for
     AutoLR's fresh batches) ``probe`` batch streams, seeded by ``loop.stream_seeds(seed)``;
     the rule's draws (RLW) come from its ``rule`` seed. ``optimizer`` is a name or a
-    function of the parameters returning task states. ``evaluate(model)`` scores the
-    copy; ``visit(ctx)`` measures theta_t before each step. The returned run keeps the
-    unlearned copy as ``model``."""
+    function of the parameters returning task states. ``evaluate(model, final)`` scores
+    the copy (``final``: the evaluation after the last step); ``visit(ctx)`` measures
+    theta_t before each step. The returned run keeps the unlearned copy as ``model``."""
     spec = method(method_name)
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
@@ -239,7 +239,7 @@ def unlearn(
         label=label or str(method_name),
         seed=seed,
         model=copied,
-        evaluate=(lambda: evaluate(copied)) if evaluate is not None else None,
+        evaluate=(lambda final: evaluate(copied, final)) if evaluate is not None else None,
         eval_every=eval_every,
         visit=context if visit is not None else None,
         progress=progress,

@@ -130,7 +130,7 @@ def image_run(
             optimizer=protocol.optimizer,
             autolr=config.autolr,
             loss=cross_entropy,
-            evaluate=lambda model: evaluate(model, data, split, seed),
+            evaluate=lambda model, final: evaluate(model, data, split, seed),
             label=config.label,
         )
     final = {k: v for k, v in run.final.items() if k in (*METRICS, *CLASS_METRICS)}
