@@ -53,6 +53,11 @@ class Session:
             "peak_rss_mb": peak_rss_mb(),
             **machine(),
             "cuda_device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else None,
+            "cuda_peak_memory_mb": (
+                round(torch.cuda.max_memory_allocated() / 2**20, 1)
+                if self.device.type == "cuda"
+                else None
+            ),
         }
 
 

@@ -3,6 +3,7 @@
 import sys
 
 import pytest
+import torch
 
 from nbutils import catalog, cli, params
 from nbutils.session import setup
@@ -133,6 +134,14 @@ def test_provenance_records_the_peak_resident_memory():
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
     assert 0 < provenance["peak_rss_mb"] <= kib / 1024 + 0.1
     assert provenance["peak_rss_mb"] > 50  # this process has imported torch: tens of MiB at least
+    assert provenance["cuda_peak_memory_mb"] is None  # a CPU session has no GPU peak
+
+
+def test_provenance_records_what_makes_a_run_bit_identical():
+    provenance = setup("00_tour", **TOUR).provenance()
+    assert provenance["torch_threads"] == torch.get_num_threads()
+    assert provenance["torch_build"].startswith(torch.__version__)
+    assert provenance["cpu"] and provenance["cores"] >= 1
 
 
 LM_COMPARE = dict(
