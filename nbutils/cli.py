@@ -187,7 +187,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_scorecard(args) -> int:
-    """Run the notebooks that measure the claims on every draw, then the scorecard."""
+    """Run the notebooks that measure the claims on every draw (``--collect``: take their
+    sidecars as they are), then the scorecard."""
     started = time.perf_counter()
     official = not args.smoke and args.out is None
     out = (
@@ -217,7 +218,11 @@ def cmd_scorecard(args) -> int:
     measurements = []
     for draw in draws:
         print(f"== draw {draw}", flush=True)
-        failed[draw] = run_all(planned[draw], build / "notebooks" / f"draw-{draw}", args.jobs)
+        failed[draw] = (
+            {}
+            if args.collect
+            else run_all(planned[draw], build / "notebooks" / f"draw-{draw}", args.jobs)
+        )
         folder = scorecard.draw_dir(draw, out, build)
         measurements.append(scorecard.collect(draw, folder, stems, failed[draw]))
     rows = scorecard.build(measurements, ids, draws, failed)
@@ -281,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--smoke", action="store_true", help="smoke size: minutes in all")
     card.add_argument("--jobs", type=int, default=1, help="notebooks at once (default 1)")
     card.add_argument("--claims", nargs="+", help="report only these claim ids")
+    card.add_argument(
+        "--collect",
+        action="store_true",
+        help="run nothing: the scorecard of the sidecars already in each draw's folder "
+        "(after `run` by hand; a missing sidecar is reported as failed)",
+    )
     card.add_argument(
         "--out", help="folder for the scorecard and draw 0's figures (default: figures/)"
     )

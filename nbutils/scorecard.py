@@ -88,7 +88,12 @@ def collect(draw: int, folder: Path, stems: list[str], failures: dict[str, str])
             if not sidecar.exists():
                 failures[stem] = f"no sidecar {sidecar.name}"
                 continue
-            table = claims.runs_of(json.loads(sidecar.read_text())["claims"])
+            data = json.loads(sidecar.read_text())
+            seed = data.get("provenance", {}).get("seed")
+            if seed != draw:
+                failures[stem] = f"{sidecar.name} is of seed {seed}, not of draw {draw}"
+                continue
+            table = claims.runs_of(data["claims"])
             parts.append(table.assign(draw=draw))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

@@ -25,7 +25,10 @@ def write_sidecars(folder, draw: int, values: dict[str, list[float]]):
     figures = catalog.entry("06").figures
     for i, name in enumerate(figures):
         ids = list(values) if i == 0 else []
-        sidecar = {"claims": claims.for_sidecar(verdicts, measurements, ids)}
+        sidecar = {
+            "claims": claims.for_sidecar(verdicts, measurements, ids),
+            "provenance": {"seed": draw},
+        }
         (folder / f"{name}.json").write_text(json.dumps(sidecar))
 
 
@@ -61,6 +64,27 @@ def test_a_missing_sidecar_marks_its_notebook_failed(tmp_path):
     failures: dict[str, str] = {}
     assert scorecard.collect(2, tmp_path, ["06_method_comparison"], failures).empty
     assert "no sidecar" in failures["06_method_comparison"]
+
+
+def test_a_sidecar_of_another_seed_is_not_taken_for_the_draw(tmp_path):
+    write_sidecars(tmp_path, 0, {FORGETS: [0.01, 0.02]})  # left by a run of seed 0
+    failures: dict[str, str] = {}
+    assert scorecard.collect(1, tmp_path, ["06_method_comparison"], failures).empty
+    assert "of seed 0, not of draw 1" in failures["06_method_comparison"]
+
+
+def test_collect_builds_the_scorecard_from_sidecars_without_running(tmp_path, capsys):
+    out, build = tmp_path / "figures", tmp_path / "build"
+    write_sidecars(out, 0, {FORGETS: [0.01, 0.02, 0.03]})
+    write_sidecars(build / "scorecard" / "draw-1", 1, {FORGETS: [0.02, 0.03, 0.01]})
+    args = ["scorecard", "--collect", "--claims", FORGETS, "--out", str(out), "--build"]
+    assert cli.main([*args, str(build), "--seeds", "0", "1"]) == 0
+    (row,) = json.loads((out / "scorecard.json").read_text())["claims"]
+    assert row["pooled"]["n_draws"] == 2 and row["pooled"]["verdict"] == "holds"
+    # a draw that was never run is reported as failed, not dropped
+    assert cli.main([*args, str(build), "--seeds", "0", "2"]) == 1
+    (row,) = json.loads((out / "scorecard.json").read_text())["claims"]
+    assert "no sidecar" in row["draws"]["2"]["failed"]
 
 
 def test_write_produces_json_markdown_png_and_the_readme_block(tmp_path):
