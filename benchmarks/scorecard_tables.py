@@ -41,7 +41,11 @@ def cost_table(folders: dict[int, Path]) -> str:
     for stem, entry in catalog.NOTEBOOKS.items():
         cells = []
         for folder in folders.values():
-            cars = [c for c in (sidecar(folder, n) for n in entry.figures) if c]
+            cars = [  # sidecars written before peak memory was recorded are too old to count
+                c
+                for c in (sidecar(folder, n) for n in entry.figures)
+                if c and "peak_rss_mb" in c["provenance"]
+            ]
             if not cars:
                 cells.append("-")
                 continue

@@ -183,6 +183,7 @@ def markdown(rows: list[dict], draws: list[int]) -> str:
         [r["pooled"].get("verdict", "failed") for r in rows if r["kind"] == "evidence"]
     )
     summary = ", ".join(f"{counts.eq(v).sum()} {v}" for v in ("holds", "fails", "inconclusive"))
+    summary += f", {counts.eq('failed').sum()} not measured (a notebook failed or was not run)"
     return "\n".join([f"Evidence claims, pooled over draws {draws}: {summary}.", "", *lines])
 
 

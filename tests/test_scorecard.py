@@ -64,6 +64,8 @@ def test_a_missing_sidecar_marks_its_notebook_failed(tmp_path):
     failures: dict[str, str] = {}
     assert scorecard.collect(2, tmp_path, ["06_method_comparison"], failures).empty
     assert "no sidecar" in failures["06_method_comparison"]
+    rows = scorecard.build([pd.DataFrame()], [FORGETS], [2], {2: failures})
+    assert "0 holds, 0 fails, 0 inconclusive, 1 not measured" in scorecard.markdown(rows, [2])
 
 
 def test_a_sidecar_of_another_seed_is_not_taken_for_the_draw(tmp_path):
