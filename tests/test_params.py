@@ -8,7 +8,7 @@ import torch
 from nbutils import catalog, cli, params
 from nbutils.session import setup
 
-TOUR = dict(
+COMMON = dict(
     seed=0,
     smoke=True,
     device="cpu",
@@ -17,9 +17,9 @@ TOUR = dict(
     dtype="float32",
     scale="default",
     out_dir="x",
-    n_authors=10,
     verdicts_only=False,
-)
+)  # the parameters every notebook declares
+TOUR = {**COMMON, "n_authors": 10}
 
 
 def test_unknown_notebook_is_named():
@@ -145,15 +145,7 @@ def test_provenance_records_what_makes_a_run_bit_identical():
 
 
 LM_COMPARE = dict(
-    seed=0,
-    smoke=True,
-    device="cpu",
-    model="tiny",
-    dataset="authors",
-    dtype="float32",
-    scale="default",
-    out_dir="x",
-    verdicts_only=False,
+    **COMMON,
     n_seeds=1,
     optimizers=["adam", "sgd"],
 )
@@ -185,15 +177,7 @@ def test_refinement_rounds_are_checked():
 
 
 MOMENTUM = dict(
-    seed=0,
-    smoke=True,
-    device="cpu",
-    model="tiny",
-    dataset="authors",
-    dtype="float32",
-    scale="default",
-    out_dir="x",
-    verdicts_only=False,
+    **COMMON,
     n_seeds=2,
     n_replicas=100,
     sim_steps=10,
