@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from nbutils import claims
+from nbutils.core import runtime
 from nbutils.core.batches import answer_loss, collate, encode_records
 from nbutils.engine import lm
 from nbutils.engine import probes as L
@@ -237,6 +238,26 @@ def test_hvp_works_through_gpt2_with_its_default_attention(small_target, small_b
         for p, x in zip(params, v):
             p.add_(x, alpha=eps)
     assert exact.slope == pytest.approx(grad_dot_v(), rel=1e-9)
+
+
+def test_hvp_through_checkpointed_layers_recomputes_them_as_they_ran(small_target, small_bench):
+    """With gradient checkpointing (paper scale), the double backward recomputes each
+    layer: it must do so on the attention backend the forward ran on (an error before
+    the fix), and give the numbers of the model without checkpointing."""
+    plain = copy.deepcopy(small_target.model)
+    ckpt = copy.deepcopy(small_target.model)
+    runtime.checkpoint_layers(runtime.gradient_checkpointing(ckpt))
+    batch = _batch(small_target, small_bench)
+    gen = torch.Generator().manual_seed(0)
+    v = [torch.randn(p.shape, generator=gen) for p in trainable(plain)]
+    results = []
+    for model in (plain, ckpt):
+        params = trainable(model)
+        losses = {"R": lambda m=model: answer_loss(m, batch)}
+        one = L.directional(losses["R"], params, v)
+        _, many = L.directional_many(losses, params, lambda g: g["R"])
+        results.append((one.slope, one.curvature, many["R"].curvature))
+    assert results[1] == pytest.approx(results[0], rel=1e-4)
 
 
 def test_a_visited_run_is_the_plain_run_and_visits_every_step(small_target, small_bench):

@@ -166,15 +166,17 @@ def hessian_vector_product(
     Parameters the loss does not reach get zero gradient and zero H v.
     """
     params = list(params)
-    with differentiable_attention():
+    with differentiable_attention():  # both backwards: checkpointing recomputes in them
         loss = loss_fn()
         grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
-    reached = [i for i, g in enumerate(grads) if g is not None]
-    if not reached:
-        zeros = [torch.zeros_like(p) for p in params]
-        return loss.detach().item(), zeros, [z.clone() for z in zeros]
-    inner = torch.stack([(grads[i] * vector[i].to(grads[i].dtype)).sum() for i in reached]).sum()
-    hv_reached = torch.autograd.grad(inner, [params[i] for i in reached], allow_unused=True)
+        reached = [i for i, g in enumerate(grads) if g is not None]
+        if not reached:
+            zeros = [torch.zeros_like(p) for p in params]
+            return loss.detach().item(), zeros, [z.clone() for z in zeros]
+        inner = torch.stack(
+            [(grads[i] * vector[i].to(grads[i].dtype)).sum() for i in reached]
+        ).sum()
+        hv_reached = torch.autograd.grad(inner, [params[i] for i in reached], allow_unused=True)
     g_out = [torch.zeros_like(p) for p in params]
     hv_out = [torch.zeros_like(p) for p in params]
     for i, h in zip(reached, hv_reached):
@@ -215,7 +217,8 @@ def directional_many(
     for name, (loss, g) in graphs.items():
         reached = [i for i, x in enumerate(g) if x is not None]
         inner = torch.stack([(g[i] * d[i].to(g[i].dtype)).sum() for i in reached]).sum()
-        hv = torch.autograd.grad(inner, [params[i] for i in reached], allow_unused=True)
+        with differentiable_attention():  # a checkpointed layer recomputes as it first ran
+            hv = torch.autograd.grad(inner, [params[i] for i in reached], allow_unused=True)
         curvature = sum(
             float(torch.dot(h.reshape(-1).double(), d[i].reshape(-1).double()))
             for i, h in zip(reached, hv)
