@@ -157,8 +157,16 @@ def run_all(runs: list[tuple], build: Path, jobs: int = 1) -> dict[str, str]:
     return failures
 
 
+# Parameters that may name a local folder: a relative path is taken from where the command
+# runs (a kernel runs in notebooks/, where the same relative path would name nothing).
+PATH_PARAMS = ("model", "dataset")
+
+
 def _overrides(args, out: str) -> dict:
     overrides = {k: parse_value(v) for k, v in args.param}
+    for key in PATH_PARAMS:
+        if isinstance(overrides.get(key), str) and Path(overrides[key]).exists():
+            overrides[key] = str(Path(overrides[key]).resolve())
     if args.smoke:
         overrides["smoke"] = True
     overrides["out_dir"] = out

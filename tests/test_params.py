@@ -1,6 +1,7 @@
 """Parameter validation and the command line (issue 2, item 7)."""
 
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -68,6 +69,16 @@ def test_cli_parses_literals():
         cli.parse_value("0.5") == 0.5
         and cli.parse_value("microsoft/phi-1_5") == "microsoft/phi-1_5"
     )
+
+
+def test_cli_takes_a_relative_model_or_dataset_folder_from_where_it_runs(monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent)
+    args = cli.build_parser().parse_args(
+        ["run", "00_tour", "-p", "dataset", "fixtures/tofu", "-p", "model", "tiny"]
+    )
+    overrides = cli._overrides(args, "out")
+    assert overrides["dataset"] == str(Path(__file__).parent / "fixtures" / "tofu")
+    assert overrides["model"] == "tiny"  # no such folder here: a name, kept as given
 
 
 def test_cli_rejects_unknown_notebook_before_any_work(capsys):
