@@ -10,9 +10,14 @@ table reports the median over repeats.
 
 Peak memory is the largest amount allocated during one step beyond what was live
 before it: on CUDA from ``torch.cuda.max_memory_allocated``, on CPU from the
-profiler's record of every allocation and free.
+profiler's record of every allocation and free. Tokens/s counts the non-padding tokens
+of both batches of a step.
 
-    python benchmarks/step_cost.py [--repeats 7] [--device cpu] [--json out.json]
+The Phi-1.5 architecture (``phi_offline.py``: random weights, 1.42 B parameters) runs as
+the paper scale runs it: bfloat16 autocast over float32 weights, gradient checkpointing.
+
+    python benchmarks/step_cost.py [--repeats 7] [--device cpu] [--configs NAME ...]
+                                   [--json out.json]
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ import statistics
 import time
 
 import torch
+from phi_offline import build_phi15
 from torch.profiler import ProfilerActivity, profile
 
-from nbutils.core import data, models
+from nbutils.core import data, models, runtime
 from nbutils.core.batches import BatchStream, answer_loss, encode_records
 from nbutils.engine.autolr import AutoLR
 from nbutils.engine.gradients import add_, trainable
@@ -34,9 +40,13 @@ from nbutils.engine.methods import Method
 from nbutils.engine.unlearner import Unlearner
 
 CONFIGS = {
-    "tiny (default)": models.TINY_CONFIG,
-    "larger GPT-2": dict(n_embd=512, n_layer=8, n_head=8, n_positions=256),
+    "tiny": lambda tok: models.build_tiny_model(tok, **models.TINY_CONFIG),
+    "gpt2-26m": lambda tok: models.build_tiny_model(
+        tok, n_embd=512, n_layer=8, n_head=8, n_positions=256
+    ),
+    "phi-1.5": build_phi15,
 }
+PAPER_PRECISION = {"phi-1.5"}  # bfloat16 autocast and gradient checkpointing, as at paper scale
 WINDOW = 10  # steps per timing window: one AutoLR(k=10) update in each
 LR = 1e-7
 
@@ -116,9 +126,15 @@ def peak_step_bytes(stepper, batch_r, batch_f, device: torch.device) -> int:
     return peak
 
 
-def measure(name: str, config: dict, repeats: int, device: torch.device, bench, batch_size: int):
+def measure(name: str, repeats: int, device: torch.device, bench, batch_size: int):
     tok = models.train_tokenizer(models.benchmark_corpus(bench), 2048)
-    model = models.build_tiny_model(tok, **config).to(device).eval()
+    with torch.device(device):  # random weights drawn where they live: 1.4 B of them at most
+        model = CONFIGS[name](tok).eval()
+    if name in PAPER_PRECISION:
+        if device.type != "cuda":
+            raise SystemExit(f"{name} runs under bfloat16 autocast: use --device cuda")
+        runtime.checkpoint_layers(runtime.gradient_checkpointing(model))
+        runtime.autocast_forward(model, torch.bfloat16)
     n_params = sum(p.numel() for p in model.parameters())
     grad_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     streams = [
@@ -126,6 +142,7 @@ def measure(name: str, config: dict, repeats: int, device: torch.device, bench, 
         for seed, split in ((1, bench.retain), (2, bench.forget))
     ]
     batches = [(next(streams[0]), next(streams[1])) for _ in range(WINDOW)]
+    tokens = sum(int(b.attention_mask.sum()) for pair in batches for b in pair) / WINDOW
     steppers = variants(model)
     for stepper in steppers.values():  # warm-up
         stepper.step(0, *batches[0])
@@ -153,6 +170,7 @@ def measure(name: str, config: dict, repeats: int, device: torch.device, bench, 
                 "parameters": n_params,
                 "variant": k,
                 "ms_per_step": 1000 * median[k],
+                "tokens_per_s": tokens / median[k],
                 "ratio_to_gdiff": median[k] / median["GDiff (one backward)"],
                 "ratio_to_ngdiff": median[k] / median["NGDiff"],
                 "peak_step_mb": peaks[k] / 2**20,
@@ -170,29 +188,35 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=["tiny", "gpt2-26m"])
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     device = torch.device(args.device)
     bench = data.generate_authors()
     rows = []
-    for name, config in CONFIGS.items():
-        rows += measure(name, config, args.repeats, device, bench, args.batch_size)
+    for name in args.configs:
+        rows += measure(name, args.repeats, device, bench, args.batch_size)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else device
     print(
-        f"device: {device}, torch threads: {torch.get_num_threads()}, batch size "
-        f"{args.batch_size} (retain) + {args.batch_size} (forget), median of {args.repeats}"
+        f"device: {where}, torch {torch.__version__}, threads: {torch.get_num_threads()}, "
+        f"batch size {args.batch_size} (retain) + {args.batch_size} (forget), "
+        f"median of {args.repeats}"
     )
     print(
         "time ratios to GDiff (one backward) and to NGDiff; peak memory of a step beyond what "
         "was live before it, and its difference to each GDiff in gradient-sized buffers"
     )
     print(
-        f"{'config':15s} {'params':>10s} {'variant':21s} {'ms/step':>8s} {'/GDiff':>7s} "
-        f"{'/NGDiff':>7s} {'peak MB':>8s} {'vs 1-bwd':>9s} {'vs accum':>9s}"
+        f"{'config':9s} {'params':>13s} {'variant':21s} {'ms/step':>8s} {'tok/s':>8s} "
+        f"{'/GDiff':>7s} {'/NGDiff':>7s} {'peak MB':>8s} {'vs 1-bwd':>9s} {'vs accum':>9s}"
     )
     for r in rows:
         print(
-            f"{r['config']:15s} {r['parameters']:10,d} {r['variant']:21s} "
-            f"{r['ms_per_step']:8.1f} {r['ratio_to_gdiff']:7.3f} {r['ratio_to_ngdiff']:7.3f} "
+            f"{r['config']:9s} {r['parameters']:13,d} {r['variant']:21s} "
+            f"{r['ms_per_step']:8.1f} {r['tokens_per_s']:8.0f} {r['ratio_to_gdiff']:7.3f} "
+            f"{r['ratio_to_ngdiff']:7.3f} "
             f"{r['peak_step_mb']:8.1f} {r['extra_vs_gdiff_one_backward']:+9.2f} "
             f"{r['extra_vs_gdiff_accumulated']:+9.2f}"
         )
