@@ -8,7 +8,7 @@
 #      and the TOFU-schema fixture, since microsoft/phi-1_5 and locuslab/TOFU cannot be
 #      downloaded there. It measures cost and exercises the path; its numbers mean nothing.
 # Python packages missing there travel as wheels in .whl/ (see benchmarks/README.md).
-#   OUT=folder SMOKE_S=seconds benchmarks/gpu_check.sh
+#   OUT=folder SMOKE_S=seconds [STEP_COST=0] benchmarks/gpu_check.sh
 set -uo pipefail
 OUT=${OUT:-build/gpu-check}
 SMOKE_S=${SMOKE_S:-330}
@@ -23,8 +23,10 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers',
 transformers.__version__)" | tee -a "$OUT/gpu.txt"
 
-python3 benchmarks/step_cost.py --device cuda --repeats 5 --batch-size 32 \
-    --configs tiny gpt2-26m phi-1.5 --json "$OUT/step_cost.json" 2>&1 | tee "$OUT/step_cost.txt"
+if [ "${STEP_COST:-1}" = 1 ]; then
+    python3 benchmarks/step_cost.py --device cuda --repeats 5 --batch-size 32 \
+        --configs tiny gpt2-26m phi-1.5 --json "$OUT/step_cost.json" 2>&1 | tee "$OUT/step_cost.txt"
+fi
 
 python3 benchmarks/phi_offline.py /tmp/phi-1.5-random --tofu tests/fixtures/tofu
 start=$(date +%s)

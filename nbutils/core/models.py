@@ -188,9 +188,11 @@ def memorized_share(model, items, pad_id: int, batch_size: int = 64) -> float:
     A record that passes is reproduced exactly by greedy decoding.
     """
     model.eval()
+    device = next(model.parameters()).device
     hits = 0
     with torch.no_grad():
         for batch in batches(items, batch_size, pad_id):
+            batch = batch.to(device)
             width = batch.answer_width
             logits = model(
                 input_ids=batch.input_ids,

@@ -74,7 +74,10 @@ def gradient_checkpointing(model: torch.nn.Module) -> torch.nn.Module:
     activations are recomputed in the backward pass instead of stored, trading one more
     forward for memory at paper scale. A model without support is returned as is."""
     if getattr(model, "supports_gradient_checkpointing", False):
-        model.activation_checkpointing_enable({"use_reentrant": False})
+        # transformers' newer name (5.2x) first; the older one, which it keeps, otherwise
+        enable = getattr(model, "activation_checkpointing_enable", None)
+        enable = enable or model.gradient_checkpointing_enable
+        enable({"use_reentrant": False})
     return model
 
 
