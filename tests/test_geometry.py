@@ -87,25 +87,24 @@ def test_fig2_grid_ngdiff_never_leaves_and_gdiff_does():
 def test_explorer_builds_a_widget_that_draws_its_initial_state():
     widget = G.explorer()
     assert widget is not None
-    assert {c.description for c in widget.children[:2]} == {"angle °", "log10 ratio"}
+    assert [c.description for c in widget.children[:2]] == ["angle °", "log10 ratio"]
+    shown = widget.children[2].outputs
+    assert "image/png" in shown[0]["data"]  # the panel, set as the Output's contents
+    assert "angle 100°" in shown[1]["text"] and "outside Eq. 7" in shown[1]["text"]
+    widget.children[0].value = 10.0  # a slider move redraws: one panel, the new verdict
+    shown = widget.children[2].outputs
+    assert len(shown) == 2 and shown[1]["text"].startswith("angle 10°")
     matplotlib.pyplot.close("all")
 
 
 def test_explorer_prints_the_eq7_verdict_of_its_angle_and_ratio():
-    import contextlib
-    import io
-
-    widget = G.explorer()
     for angle, log10_ratio, gdiff_outside in ((10.0, 1.0, True), (170.0, 0.0, False)):
         g_r, g_f = G.pair_2d(angle, 10.0**log10_ratio)
         outside = [
             m for m in G.FIG2_METHODS if not G.in_green(g_r, g_f, G.direction_2d(m, g_r, g_f))
         ]
         assert ("GDiff-0.5" in outside) == gdiff_outside
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            widget.f(angle=angle, log10_ratio=log10_ratio)
-        lines = printed.getvalue().splitlines()
+        _, lines = G.explorer_panel(angle, log10_ratio)
         assert lines[0].endswith("outside Eq. 7: " + (", ".join(outside) or "none")), lines
         verdicts = dict(line.strip().split(": ", 1) for line in lines[1:])
         assert list(verdicts) == list(G.FIG2_METHODS)

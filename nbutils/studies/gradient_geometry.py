@@ -27,6 +27,7 @@ with s = a ||g_R|| + b ||g_F|| (``directions.satisfies_eq7``'s ``d_scale``) and
 
 from __future__ import annotations
 
+import io
 import math
 import textwrap
 from collections.abc import Iterator, Sequence
@@ -263,58 +264,80 @@ def fig2_grid(
     return fig, pd.concat(tables, ignore_index=True)
 
 
+def explorer_panel(
+    angle: float,
+    log10_ratio: float,
+    losses: tuple[float, float] = (0.1, 1.0),
+    methods: Sequence[str] = FIG2_METHODS,
+) -> tuple[plt.Figure, list[str]]:
+    """One Fig. 2 panel at an angle between g_R and g_F and a norm ratio
+    ||g_F|| / ||g_R|| = 10**log10_ratio, and its Eq. 7 verdict as text: one line naming
+    the methods outside Eq. 7 (``outside Eq. 7: ...`` or ``outside Eq. 7: none``), then
+    one line per method saying which side fails (from ``draw_fig2``'s table)."""
+    ratio = 10.0**log10_ratio
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    g_r, g_f = pair_2d(angle, ratio)
+    table = draw_fig2(
+        ax,
+        g_r,
+        g_f,
+        methods=methods,
+        losses=losses,
+        title=f"angle {angle:.0f}°, $\\|g_F\\|/\\|g_R\\|$ = {ratio:.3g}",
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    outside = list(table.loc[~table.in_green, "method"])
+    lines = [
+        f"angle {angle:.0f}°, ||g_F||/||g_R|| = {ratio:.3g}: "
+        f"outside Eq. 7: {', '.join(outside) if outside else 'none'}"
+    ]
+    for row in table.itertuples():
+        fails = []
+        if not row.in_green and row.dot_retain_d < 0:
+            fails.append("g_R·d < 0, the step raises L_R")
+        if not row.in_green and row.dot_forget_d > 0:
+            fails.append("g_F·d > 0, the step lowers L_F")
+        verdict = f"outside ({'; '.join(fails)})" if fails else "inside"
+        lines.append(f"  {row.method}: {verdict}")
+    return fig, lines
+
+
 def explorer(losses: tuple[float, float] = (0.1, 1.0), methods: Sequence[str] = FIG2_METHODS):
-    """An ipywidgets version of one Fig. 2 panel: sliders for the angle between g_R and
-    g_F and the norm ratio ||g_F|| / ||g_R||. Under the figure it prints the Eq. 7
-    verdict of the current angle and ratio: one line naming the methods outside Eq. 7
-    (``outside Eq. 7: ...`` or ``outside Eq. 7: none``), then one line per method saying
-    which side fails (from ``draw_fig2``'s table: ``method_weights`` and ``in_green``).
-    The sliders redraw when released (a redraw takes a while on a busy CPU). Returns the
-    widget (None without ipywidgets). Created, it draws its initial state once, so a
-    non-interactive run (papermill) still gets a panel."""
+    """An ipywidgets version of one Fig. 2 panel (``explorer_panel``): sliders for the
+    angle between g_R and g_F and log10 of the norm ratio, the panel and its Eq. 7
+    verdict below them. The sliders redraw when released (a redraw takes a while on a
+    busy CPU). The panel is put into the Output widget's contents directly, never
+    captured from a running cell, so a batch run (papermill) draws the initial state and
+    does not hang (capturing Output widgets can stall nbclient: jupyter/nbclient#312).
+    Returns the widget (None without ipywidgets)."""
     try:
         import ipywidgets as widgets
+        from IPython.display import Image
     except ImportError:
         return None
 
-    def show(angle: float = 100.0, log10_ratio: float = 0.5):
-        ratio = 10.0**log10_ratio
-        fig, ax = plt.subplots(figsize=(4.6, 4.6))
-        g_r, g_f = pair_2d(angle, ratio)
-        table = draw_fig2(
-            ax,
-            g_r,
-            g_f,
-            methods=methods,
-            losses=losses,
-            title=f"angle {angle:.0f}°, $\\|g_F\\|/\\|g_R\\|$ = {ratio:.3g}",
-        )
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-        plt.show()
-        outside = list(table.loc[~table.in_green, "method"])
-        print(
-            f"angle {angle:.0f}°, ||g_F||/||g_R|| = {ratio:.3g}: "
-            f"outside Eq. 7: {', '.join(outside) if outside else 'none'}"
-        )
-        for row in table.itertuples():
-            fails = []
-            if not row.in_green and row.dot_retain_d < 0:
-                fails.append("g_R·d < 0, the step raises L_R")
-            if not row.in_green and row.dot_forget_d > 0:
-                fails.append("g_F·d > 0, the step lowers L_F")
-            verdict = f"outside ({'; '.join(fails)})" if fails else "inside"
-            print(f"  {row.method}: {verdict}")
-
     slider = dict(continuous_update=False)
-    return widgets.interactive(
-        show,
-        angle=widgets.FloatSlider(
-            value=100.0, min=0.0, max=180.0, step=1.0, description="angle °", **slider
-        ),
-        log10_ratio=widgets.FloatSlider(
-            value=0.5, min=-2.0, max=2.0, step=0.05, description="log10 ratio", **slider
-        ),
+    angle = widgets.FloatSlider(
+        value=100.0, min=0.0, max=180.0, step=1.0, description="angle °", **slider
     )
+    log10_ratio = widgets.FloatSlider(
+        value=0.5, min=-2.0, max=2.0, step=0.05, description="log10 ratio", **slider
+    )
+    out = widgets.Output()
+
+    def render(_change=None) -> None:
+        fig, lines = explorer_panel(angle.value, log10_ratio.value, losses, methods)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        out.outputs = ()
+        out.append_display_data(Image(data=png.getvalue(), format="png"))
+        out.append_stdout("\n".join(lines) + "\n")
+
+    angle.observe(render, names="value")
+    log10_ratio.observe(render, names="value")
+    render()
+    return widgets.VBox([angle, log10_ratio, out])
 
 
 # --------------------------------------------------------------------------- random pairs
