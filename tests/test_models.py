@@ -103,3 +103,39 @@ def test_real_model_path_loads_a_local_folder(small_target, tmp_path):
 def test_target_splits_must_be_known(small_bench):
     with pytest.raises(ValueError, match="splits"):
         models.train_target(small_bench, splits="forget")
+
+
+def test_memorization_check_moves_each_batch_to_the_models_device(
+    small_target, small_bench, monkeypatch
+):
+    """On CUDA the check's batches must follow the model (they were left on the CPU)."""
+    from nbutils.core import batches
+
+    seen, to = [], batches.Batch.to
+
+    def recording_to(batch, device):
+        seen.append(torch.device(device))
+        return to(batch, device)
+
+    monkeypatch.setattr(batches.Batch, "to", recording_to)
+    items = batches.encode_records(small_target.tokenizer, small_bench.retain[:8])
+    models.memorized_share(small_target.model, items, small_target.tokenizer.pad_token_id, 4)
+    assert seen and all(d == next(small_target.model.parameters()).device for d in seen)
+
+
+def test_gradient_checkpointing_falls_back_to_the_older_transformers_name():
+    """transformers before 5.2x has only ``gradient_checkpointing_enable``."""
+    from nbutils.core import runtime
+
+    class Older(torch.nn.Module):
+        supports_gradient_checkpointing = True
+
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def gradient_checkpointing_enable(self, kwargs=None):
+            self.calls.append(kwargs)
+
+    model = runtime.gradient_checkpointing(Older())
+    assert model.calls == [{"use_reentrant": False}]
