@@ -257,6 +257,19 @@ def compare(
     return out
 
 
+def grid_settings(problem: Quadratics, axes: dict[str, list], *, momentum: float, lr: float):
+    """Every combination of ``axes`` as (setting, problem, options): ``momentum`` and
+    ``lr`` go to the optimizer's options, any other name to a field of ``Quadratics``."""
+    from itertools import product
+
+    for values in product(*axes.values()):
+        setting = dict(zip(axes, values))
+        options = {"momentum": momentum, "lr": lr}
+        options.update({k: v for k, v in setting.items() if k in options})
+        here = replace(problem, **{k: v for k, v in setting.items() if k not in options})
+        yield setting, here, options
+
+
 def grid(
     problem: Quadratics,
     axes: dict[str, list],
@@ -274,19 +287,13 @@ def grid(
     configuration with the final-t ratio Var_decoupled / Var_shared of theta_r (MC, its
     interval, exact), ``share_le`` (share of t where the MC ratio <= 1), the growth
     factors of both schemes and ``diverged`` (either factor above 1)."""
-    from itertools import product
-
     from tqdm.auto import tqdm
 
-    names = list(axes)
     rows = []
-    for values in tqdm(list(product(*axes.values())), desc="simulations", disable=not progress):
-        setting = dict(zip(names, values))
-        options = {"momentum": momentum, "lr": lr}
-        options.update({k: v for k, v in setting.items() if k in options})
-        fields = {k: v for k, v in setting.items() if k not in options}
+    settings = list(grid_settings(problem, axes, momentum=momentum, lr=lr))
+    for setting, here, options in tqdm(settings, desc="simulations", disable=not progress):
         table = compare(
-            replace(problem, **fields),
+            here,
             steps=steps,
             replicas=replicas,
             seed=seed,
@@ -295,7 +302,7 @@ def grid(
         )
         last = table.iloc[-1]
         growth = {
-            f"growth_{scheme}": growth_factor(replace(problem, **fields), scheme, **options)
+            f"growth_{scheme}": growth_factor(here, scheme, **options)
             for scheme in MOMENTUM_SCHEMES
         }
         rows.append(
@@ -334,7 +341,6 @@ def theorem_grid(
     last t), ``ratio_max`` (the largest Var_D / Var_S over t and over theta_f, theta_r),
     ``every_t`` (decoupled <= shared at every t for both) and ``holds``: 1 when
     ``every_t`` and neither scheme diverges, else 0 (divergence counts as failure)."""
-    from itertools import product
 
     extra = sorted(set(axes) - set(THEOREM_AXES))
     if extra:
@@ -343,13 +349,9 @@ def theorem_grid(
             "breaks its assumption (see the rho sweep) and sigma drops out of the ratio"
         )
     problem = replace(problem, rho=0.0)
-    values = {name: list(dict.fromkeys(v)) for name, v in axes.items()}
+    distinct = {name: list(dict.fromkeys(v)) for name, v in axes.items()}
     rows = []
-    for combo in product(*values.values()):
-        setting = dict(zip(values, combo))
-        options = {"momentum": momentum, "lr": lr}
-        options.update({k: v for k, v in setting.items() if k in options})
-        here = replace(problem, **{k: v for k, v in setting.items() if k not in options})
+    for setting, here, options in grid_settings(problem, distinct, momentum=momentum, lr=lr):
         exact = {
             scheme: exact_variance(here, scheme, steps=steps, **options)
             for scheme in MOMENTUM_SCHEMES
