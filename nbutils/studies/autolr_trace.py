@@ -420,28 +420,21 @@ def measure_rate_rise(runs: Sequence[Run], draw: int) -> pd.DataFrame:
     )
 
 
+def _per_seed(claim_id: str, column: str, timing: pd.DataFrame, draw: int) -> pd.DataFrame:
+    per_seed = timing_per_seed(timing)
+    return claims.measurement(claim_id, draw, per_seed[column].to_numpy(), seeds=per_seed.index)
+
+
 def measure_timed_overhead(timing: pd.DataFrame, draw: int) -> pd.DataFrame:
     """``ngdiff.appc1.autolr_overhead_below_10_percent``: per seed, the timed
     ``overhead`` of ``timing_per_seed``."""
-    per_seed = timing_per_seed(timing)
-    return claims.measurement(
-        FIGURE_CLAIMS["autolr_settings"][0],
-        draw,
-        per_seed["overhead"].to_numpy(),
-        seeds=per_seed.index,
-    )
+    return _per_seed(FIGURE_CLAIMS["autolr_settings"][0], "overhead", timing, draw)
 
 
 def measure_counted_forwards(timing: pd.DataFrame, draw: int) -> pd.DataFrame:
     """``ngdiff.appc1.autolr_counted_forwards`` (sanity): per seed, the counted extra
     forward passes per step of AutoLR k = 10 (2/k by construction)."""
-    per_seed = timing_per_seed(timing)
-    return claims.measurement(
-        FIGURE_CLAIMS["autolr_settings"][1],
-        draw,
-        per_seed["extra_forwards"].to_numpy(),
-        seeds=per_seed.index,
-    )
+    return _per_seed(FIGURE_CLAIMS["autolr_settings"][1], "extra_forwards", timing, draw)
 
 
 def claim_measurements(runs: Sequence[Run], timing: pd.DataFrame, draw: int) -> pd.DataFrame:
