@@ -57,19 +57,13 @@ def cost_table(folders: dict[int, Path]) -> str:
 
 
 def verdict_table(card: dict, notebook: str) -> str:
-    """The scorecard's rows of one notebook: value [interval] verdict per draw, pooled."""
-    draws = card["draws"]
-    lines = [
-        "| claim | setting | " + " | ".join(f"draw {d}" for d in draws) + " | pooled |",
-        "|---|---|" + "---|" * (len(draws) + 1),
+    """The scorecard's table (``scorecard.markdown``) restricted to one notebook's claims."""
+    rows = [
+        {**row, "draws": {int(d): cell for d, cell in row["draws"].items()}}
+        for row in card["claims"]
+        if row["notebook"] == notebook
     ]
-    for row in card["claims"]:
-        if row["notebook"] != notebook:
-            continue
-        cells = [scorecard.cell_text(row["draws"][str(d)]) for d in draws]
-        cells.append(scorecard.cell_text(row["pooled"]))
-        lines.append(f"| `{row['id']}` | {row['setting'] or '-'} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return scorecard.markdown(rows, card["draws"])
 
 
 def std_table(folders: dict[int, Path]) -> str:

@@ -672,6 +672,34 @@ def evaluate(measurements: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def verdict_table(verdicts: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """``evaluate``'s verdicts as every notebook prints them, by claim id: evidence first
+    and sanity checks (true by construction, never evidence) apart, each with its kind,
+    setting, value and 95% interval, threshold, runs (finished/all) and verdict."""
+
+    def number(x) -> str:
+        return f"{x:.{digits}g}" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
+
+    order = verdicts["kind"].map({"evidence": 0, "sanity": 1}).fillna(2)
+    v = verdicts.assign(order=order).sort_values("order", kind="stable")
+    return pd.DataFrame(
+        {
+            "claim": v["id"],
+            "kind": v["kind"],
+            "setting": v["setting"],
+            "value [95% interval]": [
+                f"{number(x)} [{number(lo)}, {number(hi)}]"
+                for x, lo, hi in zip(v["value"], v["low"], v["high"])
+            ],
+            "threshold": [
+                f"{d.replace('_', ' ')} {t:g}" for d, t in zip(v["direction"], v["threshold"])
+            ],
+            "runs": [f"{f}/{n}" for f, n in zip(v["n_finished"], v["n_runs"])],
+            "verdict": v["verdict"],
+        }
+    ).set_index("claim")
+
+
 def for_sidecar(verdicts: pd.DataFrame, measurements: pd.DataFrame, ids: list[str]) -> dict:
     """The claims a figure shows, as its sidecar carries them: per id the verdict row and
     every run's value (``runs``), which the scorecard pools over draws."""

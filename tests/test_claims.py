@@ -53,6 +53,27 @@ def test_evaluate_by_hand_and_a_planted_run_flips_the_verdict():
     assert row["n_finished"] == 0
 
 
+def test_verdict_table_puts_evidence_first_and_writes_what_it_measured():
+    sanity = next(c.id for c in claims.REGISTRY.values() if c.kind == "sanity")
+    forgets = "ngdiff.table1.ngdiff_autolr_forgets"
+    rows = pd.concat(
+        [
+            claims.measurement(sanity, 0, [1.0, 1.0]),
+            claims.measurement(forgets, 0, [0.02, np.nan, 0.02]),
+        ]
+    )
+    table = claims.verdict_table(claims.evaluate(rows))
+    assert list(table.index) == [forgets, sanity] and table["kind"].tolist() == [
+        "evidence",
+        "sanity",
+    ]
+    row = table.loc[forgets]
+    assert row["value [95% interval]"] == "0.02 [0.02, 0.02]"
+    assert (row["threshold"], row["runs"], row["verdict"]) == ("below 0.1", "2/3", "holds")
+    missing = claims.verdict_table(claims.evaluate(rows.assign(value=np.nan)))
+    assert missing.loc[forgets, "value [95% interval]"] == "n/a [n/a, n/a]"
+
+
 def test_exact_statistics_have_no_interval_and_std_ratios_pair_runs():
     theorem = "dualoptim.theorem.decoupled_variance_le_shared"
     row = claims.evaluate(claims.measurement(theorem, 0, [1, 1, 0, 1])).iloc[0]

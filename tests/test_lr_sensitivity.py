@@ -152,7 +152,7 @@ def test_verdict_table_names_the_setting():
     table = S.measure_autolr_forgets(
         autolr_finals([0.01] * 3, [0.8] * 3, [0.0] * 3, [0.6] * 3), "adam", 0, 0.1
     )
-    out = S.verdict_table(claims.evaluate(table))
+    out = claims.verdict_table(claims.evaluate(table))
     row = out.loc["ngdiff.fig5.autolr_forgets.adam"]
     assert row.setting.startswith("Adam") and row.runs == "3/3" and row.verdict == "holds"
 

@@ -386,7 +386,7 @@ def test_diverged_runs_count_as_collapses():
 
 def test_verdict_table_names_each_claims_setting():
     measured = comparison.claim_measurements(*world(), REFERENCE, draw=0)
-    table = comparison.verdict_table(claims.evaluate(measured))
+    table = claims.verdict_table(claims.evaluate(measured))
     assert (table["setting"] == claims.ADAM).all()
     assert table.loc["ngdiff.fig4.gdiff07_forgets", "threshold"] == "below 0.1"
     assert table["verdict"].eq("holds").all()

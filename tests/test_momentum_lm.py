@@ -330,7 +330,7 @@ def test_verdict_table_names_each_setting():
     rows = M.measure_stability(planted_finals([0.1, 0.9, 0.3], [0.5, 0.6, 0.55]), 0)
     verdicts = claims.evaluate(rows)
     named = M.with_settings(verdicts, {rows.claim.iloc[0]: "official, 1:5, rates 1e-3"})
-    table = M.verdict_table(named)
+    table = claims.verdict_table(named)
     assert table.loc[rows.claim.iloc[0], "setting"] == "official, 1:5, rates 1e-3"
     assert table.loc[rows.claim.iloc[0], "runs"] == "3/3"
     assert M.stability_ids(named) == [rows.claim.iloc[0]]

@@ -44,6 +44,6 @@ def test_retain_only_reference_flips_when_it_forgets_everything():
 
 
 def test_verdict_table_names_the_setting():
-    table = tour.verdict_table(_verdicts([1.0], [0.5]).reset_index())
+    table = claims.verdict_table(_verdicts([1.0], [0.5]).reset_index())
     assert set(table.index) == set(tour.CLAIMS)
     assert table["setting"].str.contains("no unlearning").all()

@@ -379,5 +379,5 @@ def test_ngdiff_highest_ra_is_paired_per_seed_counts_only_forgetting_runs_and_fl
 def test_verdict_table_names_the_setting():
     runs = _table4_runs(dict.fromkeys(LABELS, 0.0), dict.fromkeys(LABELS, 0.9))
     rows = V.claim_measurements(runs, 0)
-    table = V.verdict_table(claims.evaluate(rows))
+    table = claims.verdict_table(claims.evaluate(rows))
     assert set(table.index) == set(V.CLAIMS) and table["setting"].str.contains("SGD").all()

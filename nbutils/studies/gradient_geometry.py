@@ -860,15 +860,6 @@ def measure_theorem5(walks: pd.DataFrame, draw: int, eta: float = THM5_ETA) -> p
     )
 
 
-def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdicts as the notebook prints them, evidence first and sanity checks
-    (identities, shown, never evidence) apart, each with its setting."""
-    columns = ["setting", "value", "low", "high", "n_runs", "n_finished", "verdict"]
-    order = verdicts["kind"].map({"evidence": 0, "sanity": 1})
-    table = verdicts.assign(order=order).sort_values("order", kind="stable")
-    return table.set_index(["kind", "id"])[columns]
-
-
 # --------------------------------------------------------------------------- figures
 
 

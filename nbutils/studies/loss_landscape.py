@@ -251,15 +251,6 @@ def measure_showcase(snapshot: Snapshot, draw: int, seed: int) -> pd.DataFrame:
     return out
 
 
-def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdicts as the notebook prints them, evidence first and sanity checks apart,
-    each with its setting."""
-    columns = ["setting", "value", "low", "high", "n_runs", "n_finished", "verdict"]
-    order = verdicts["kind"].map({"evidence": 0, "sanity": 1})
-    table = verdicts.assign(order=order).sort_values("order", kind="stable")
-    return table.set_index(["kind", "id"])[columns]
-
-
 # --------------------------------------------------------------------------- figures
 
 

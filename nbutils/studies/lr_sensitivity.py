@@ -354,18 +354,6 @@ def claim_measurements(
     )
 
 
-VERDICT_COLUMNS = ["id", "kind", "setting", "value", "low", "high", "direction", "threshold"]
-
-
-def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdicts to print: each claim with its setting, the point and 95% interval,
-    the threshold, the runs (finished / all) and the verdict."""
-    out = verdicts[VERDICT_COLUMNS].copy()
-    out["runs"] = [f"{f}/{n}" for f, n in zip(verdicts["n_finished"], verdicts["n_runs"])]
-    out["verdict"] = verdicts["verdict"]
-    return out.set_index("id")
-
-
 # --------------------------------------------------------------------------- plots
 
 CURVE_PANELS = ("rouge_forget", "rouge_retain", "loss_forget", "loss_retain")

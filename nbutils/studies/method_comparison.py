@@ -456,33 +456,6 @@ def claim_measurements(
     )
 
 
-def verdict_table(verdicts: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """``claims.evaluate``'s verdicts as a readable table: claim, setting, the value with
-    its 95% interval against the threshold, runs (finished) and the verdict."""
-
-    def number(x):
-        return f"{x:.{digits}g}" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
-
-    return pd.DataFrame(
-        {
-            "claim": verdicts["id"],
-            "setting": verdicts["setting"],
-            "value [95% interval]": [
-                f"{number(v)} [{number(lo)}, {number(hi)}]"
-                for v, lo, hi in zip(verdicts["value"], verdicts["low"], verdicts["high"])
-            ],
-            "threshold": [
-                f"{d.replace('_', ' ')} {t:g}"
-                for d, t in zip(verdicts["direction"], verdicts["threshold"])
-            ],
-            "runs (finished)": [
-                f"{n} ({f})" for n, f in zip(verdicts["n_runs"], verdicts["n_finished"])
-            ],
-            "verdict": verdicts["verdict"],
-        }
-    ).set_index("claim")
-
-
 # --------------------------------------------------------------------------- plots
 
 

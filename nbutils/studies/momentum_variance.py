@@ -948,23 +948,6 @@ def with_settings(verdicts: pd.DataFrame, settings: dict[str, str]) -> pd.DataFr
     return out
 
 
-def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdicts to print: claim, setting, value with its 95% interval, runs
-    (finished / all) and verdict."""
-    return pd.DataFrame(
-        {
-            "claim": verdicts["id"],
-            "setting": verdicts["setting"],
-            "value": verdicts["value"].round(3),
-            "95% interval": [
-                f"[{lo:.3g}, {hi:.3g}]" for lo, hi in zip(verdicts["low"], verdicts["high"])
-            ],
-            "runs": [f"{f}/{n}" for f, n in zip(verdicts["n_finished"], verdicts["n_runs"])],
-            "verdict": verdicts["verdict"],
-        }
-    ).set_index("claim")
-
-
 def std_table(finals: pd.DataFrame) -> pd.DataFrame:
     """The slides' "Std" per scheme and schedule: mean and np.std over seeds (ddof 0, as
     DualOptim's parse_result.py) of the final ROUGE_F and ROUGE_R (a diverged run

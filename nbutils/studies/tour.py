@@ -34,12 +34,6 @@ def claim_measurements(
     )
 
 
-def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdicts as the notebook prints them: kind, setting, value, interval, runs."""
-    columns = ["kind", "setting", "value", "low", "high", "n_runs", "n_finished", "verdict"]
-    return verdicts.set_index("id")[columns]
-
-
 def plot_author_losses(losses: dict[str, pd.DataFrame], ax=None):
     """Mean answer NLL per author (``core.metrics.author_losses`` of each model, by name),
     the forget authors shaded: a model that never saw F is low on R and high on F."""

@@ -406,12 +406,6 @@ def claim_measurements(runs: pd.DataFrame, draw: int, labels=None) -> pd.DataFra
     )
 
 
-def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdicts as the notebook prints them, each with its setting."""
-    columns = ["kind", "setting", "value", "low", "high", "n_runs", "n_finished", "verdict"]
-    return verdicts.set_index("id")[columns]
-
-
 # --------------------------------------------------------------------------- figure
 
 
