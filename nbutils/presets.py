@@ -66,13 +66,17 @@ ADAM_RATES = {
 }
 
 
-def expand_scale(params: dict) -> dict:
+def expand_scale(params: dict, device_type: str = "cuda") -> dict:
     """With ``scale="paper"``, model, dataset and dtype left at their defaults become the
-    paper's (Phi-1.5, TOFU, bfloat16); values a user set explicitly win."""
+    paper's (Phi-1.5, TOFU, bfloat16); values a user set explicitly win. On a CPU
+    (``device_type``) the dtype stays float32, the only precision the CPU path runs, so
+    the paper's path can be checked there with a small local model."""
     if params.get("scale") != "paper":
         return params
     out = dict(params)
     for name, paper in PAPER_PARAMS.items():
+        if name == "dtype" and device_type != "cuda":
+            continue
         if name in out and out[name] == DEFAULT_PARAMS[name]:
             out[name] = paper
     return out

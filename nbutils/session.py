@@ -78,8 +78,9 @@ def setup(notebook: str, **params) -> Session:
     session. Raises ``ValueError`` naming the bad parameter."""
     global _ACTIVE
     entry = catalog.entry(notebook)
-    values = expand_scale(validate(entry.params, params, where=f"notebook {entry.stem}"))
+    values = validate(entry.params, params, where=f"notebook {entry.stem}")
     device = resolve_device(values["device"])
+    values = expand_scale(values, device.type)
     if "dtype" in values:
         resolve_dtype(values["dtype"], device)  # half precision only on CUDA
     if THREADS_VARIABLE in os.environ:  # set by ``python -m nbutils run --jobs N``

@@ -1,6 +1,7 @@
 """The paper-scale path, tested offline: presets, precision, verbmem, workflows (issue 9)."""
 
 import copy
+import math
 import re
 import shlex
 from dataclasses import replace
@@ -39,6 +40,8 @@ def test_paper_scale_expands_to_the_documented_settings():
     }
     explicit = presets.expand_scale({"scale": "paper", **DEFAULTS, "model": "gpt2-xl"})
     assert explicit["model"] == "gpt2-xl"  # a value the user set wins
+    on_cpu = presets.expand_scale({"scale": "paper", **DEFAULTS}, "cpu")
+    assert on_cpu["dtype"] == "float32" and on_cpu["model"] == "microsoft/phi-1_5"
     assert presets.expand_scale({"scale": "default", **DEFAULTS}) == {
         "scale": "default",
         **DEFAULTS,
@@ -116,6 +119,45 @@ def test_a_local_model_folder_is_fine_tuned_as_a_target(small_bench, small_targe
             progress=False,
         )
         assert target.from_cache is cached and target.epochs == 1
+
+
+def test_the_paper_path_through_a_small_phi_folder_on_the_cpu(tmp_path, monkeypatch):
+    """The paper's path (TOFU-schema files, a local Phi folder, checkpointing on, Adam)
+    with a 2-layer Phi: the target is fine-tuned and cached, and a Hessian-vector
+    product (01, 03) runs through its checkpointed layers."""
+    from transformers import PhiConfig, PhiForCausalLM
+
+    from nbutils.core import data
+    from nbutils.core.batches import answer_loss, collate, encode_records
+    from nbutils.engine import probes
+    from nbutils.engine.gradients import trainable
+
+    fixture = str(Path(__file__).parent / "fixtures" / "tofu")
+    tok = models.train_tokenizer(models.benchmark_corpus(data.load_tofu(path=fixture)), 512)
+    config = PhiConfig(
+        vocab_size=512,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    torch.manual_seed(0)
+    PhiForCausalLM(config).save_pretrained(tmp_path / "phi")
+    tok.save_pretrained(tmp_path / "phi")
+    monkeypatch.setenv("NBUTILS_CACHE", str(tmp_path / "cache"))
+    paper = session(scale="paper", smoke=True, model=str(tmp_path / "phi"), dataset=fixture)
+    bench = presets.benchmark(paper)
+    target = presets.target(paper, bench)
+    assert target.model.is_activation_checkpointing and presets.protocol(paper).optimizer == "adam"
+    model = target.model
+    runtime.checkpoint_layers(model)
+    batch = collate(encode_records(target.tokenizer, bench.retain[:4]), tok.pad_token_id)
+    params = trainable(model)
+    v = [torch.ones_like(p) / p.numel() for p in params]
+    exact = probes.directional(lambda: answer_loss(model, batch), params, v)
+    assert math.isfinite(exact.slope) and math.isfinite(exact.curvature)
 
 
 def test_gradient_checkpointing_recomputes_layers_and_changes_no_number(
