@@ -1,6 +1,7 @@
 """The Table 1 / Table 3 builders, the paper's success rule and the Pareto scores, on
 hand-made finals whose answers are known."""
 
+import io
 import math
 
 import matplotlib
@@ -294,6 +295,15 @@ def test_tables_carry_forget_quality_and_the_retain_only_row():
     fig, axes = plt.subplots(1, 4)
     comparison.plot_method_bars(axes, table)
     assert axes[3].get_yscale() == "log"
+    plt.close(fig)
+    # verdicts_only trains no retain-only model: no forget quality, and the figure saves
+    _, _, bare_without, bare_with = comparison.table3(
+        frame.assign(forget_quality=np.nan), no_unlearn, None
+    )
+    fig, axes = plt.subplots(1, 4)
+    comparison.plot_autolr_arrows(axes, bare_without, bare_with, metrics)
+    fig.savefig(io.BytesIO(), format="png")
+    assert axes[3].get_yscale() == "linear" and "not measured" in axes[3].texts[0].get_text()
     plt.close(fig)
 
 

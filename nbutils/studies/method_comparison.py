@@ -634,7 +634,11 @@ def plot_autolr_arrows(
         ax.set_xticks(range(len(methods)), methods, rotation=40, ha="right")
         ax.set(title=TITLES[m], xlim=(-0.6, len(methods) - 0.4))
         if log:
-            ax.set_yscale("log")
+            shown = pd.concat([without[m], with_autolr[m]]).to_numpy(dtype=float)
+            if (np.isfinite(shown) & (shown > 0)).any():
+                ax.set_yscale("log")
+            else:  # forget quality needs the retain-only model (not trained: verdicts_only)
+                ax.text(0.5, 0.5, "not measured", transform=ax.transAxes, ha="center")
             continue
         threshold = (
             stats.FORGET_BELOW
