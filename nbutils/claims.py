@@ -672,6 +672,11 @@ def evaluate(measurements: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def threshold_text(direction: str, threshold: float) -> str:
+    """A claim's threshold as tables print it, e.g. ``below 0.1``."""
+    return f"{direction.replace('_', ' ')} {threshold:g}"
+
+
 def verdict_table(verdicts: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """``evaluate``'s verdicts as every notebook prints them, by claim id: evidence first
     and sanity checks (true by construction, never evidence) apart, each with its kind,
@@ -691,9 +696,7 @@ def verdict_table(verdicts: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
                 f"{number(x)} [{number(lo)}, {number(hi)}]"
                 for x, lo, hi in zip(v["value"], v["low"], v["high"])
             ],
-            "threshold": [
-                f"{d.replace('_', ' ')} {t:g}" for d, t in zip(v["direction"], v["threshold"])
-            ],
+            "threshold": [threshold_text(d, t) for d, t in zip(v["direction"], v["threshold"])],
             "runs": [f"{f}/{n}" for f, n in zip(v["n_finished"], v["n_runs"])],
             "verdict": v["verdict"],
         }

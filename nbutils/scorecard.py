@@ -172,7 +172,7 @@ def markdown(rows: list[dict], draws: list[int]) -> str:
         for source in dict.fromkeys(r["source"].split(",")[0] for r in chosen):
             for r in (r for r in chosen if r["source"].split(",")[0] == source):
                 cells = [cell_text(r["draws"][d]) for d in draws] + [cell_text(r["pooled"])]
-                threshold = f"{r['direction'].replace('_', ' ')} {r['threshold']:g}"
+                threshold = claims.threshold_text(r["direction"], r["threshold"])
                 lines.append(
                     f"| `{r['id']}` ({r['source']}; {threshold}) | {r['setting'] or '-'} | "
                     + " | ".join(cells)
