@@ -223,6 +223,7 @@ def cmd_scorecard(args) -> int:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     failed: dict[int, dict[str, str]] = {}
+    not_run: dict[int, dict[str, str]] = {}
     measurements = []
     for draw in draws:
         print(f"== draw {draw}", flush=True)
@@ -232,16 +233,26 @@ def cmd_scorecard(args) -> int:
             else run_all(planned[draw], build / "notebooks" / f"draw-{draw}", args.jobs)
         )
         folder = scorecard.draw_dir(draw, out, build)
-        measurements.append(scorecard.collect(draw, folder, stems, failed[draw]))
-    rows = scorecard.build(measurements, ids, draws, failed)
+        not_run[draw] = {}
+        measurements.append(
+            scorecard.collect(
+                draw, folder, stems, failed[draw], not_run[draw] if args.collect else None
+            )
+        )
+    rows = scorecard.build(measurements, ids, draws, failed, not_run)
     text = scorecard.write(
-        out, rows, draws, failed, scorecard.provenance(started, args.jobs, args.smoke)
+        out,
+        rows,
+        draws,
+        failed,
+        scorecard.provenance(started, args.jobs, args.smoke),
+        not_run,
     )
     if official and not args.claims:
         scorecard.update_readme(text)
     print(text)
     print(f"scorecard -> {out}/scorecard.{{json,md,png}}")
-    return 1 if any(failed.values()) else 0
+    return 1 if any(failed.values()) or any(not_run.values()) else 0
 
 
 def cmd_site(args) -> int:

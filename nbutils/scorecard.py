@@ -5,9 +5,10 @@ the draw: another benchmark, another target, other unlearning and tuning seeds),
 collects each figure sidecar's claims (every run's value), and evaluates every claim per
 draw and pooled over the draws (draws as strata of the stratified bootstrap:
 ``claims.evaluate``). A notebook that fails on a draw is reported as failed there; the
-other draws are still reported. Written: ``scorecard.json`` (everything),
-``scorecard.md`` (the table, grouped by source, sanity checks apart) and
-``scorecard.png`` (claims x draws, coloured by verdict).
+other draws are still reported; with ``--collect`` (nothing run, the sidecars taken as
+they are) a draw whose sidecars are absent is reported as not run. Written:
+``scorecard.json`` (everything), ``scorecard.md`` (the table, grouped by source, sanity
+checks apart) and ``scorecard.png`` (claims x draws, coloured by verdict).
 
 The draw that equals the default seed (0) is the collection's default run: its figures
 go next to the scorecard (``figures/`` for ``make figures``); the other draws run with
@@ -36,6 +37,7 @@ VERDICT_COLORS = {
     "fails": "#f4a582",
     "inconclusive": "#e0e0e0",
     "failed": "#bababa",
+    "not run": "#ffffff",
 }
 
 
@@ -76,9 +78,17 @@ def notebooks_for(ids: list[str]) -> list[str]:
     return [stem for stem in catalog.NOTEBOOKS if stem in wanted]
 
 
-def collect(draw: int, folder: Path, stems: list[str], failures: dict[str, str]) -> pd.DataFrame:
+def collect(
+    draw: int,
+    folder: Path,
+    stems: list[str],
+    failures: dict[str, str],
+    absent: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """The measurement table of one draw from its sidecars (notebooks in ``failures``
-    are skipped: they have no sidecars of this run)."""
+    are skipped: they have no sidecars of this run). A missing sidecar goes into
+    ``absent`` when given (``--collect``: the notebook was not run on this draw), else
+    into ``failures`` (it ran and wrote nothing)."""
     parts = []
     for stem in stems:
         if stem in failures:
@@ -86,7 +96,7 @@ def collect(draw: int, folder: Path, stems: list[str], failures: dict[str, str])
         for name in catalog.entry(stem).figures:
             sidecar = folder / f"{name}.json"
             if not sidecar.exists():
-                failures[stem] = f"no sidecar {sidecar.name}"
+                (failures if absent is None else absent)[stem] = f"no sidecar {sidecar.name}"
                 continue
             data = json.loads(sidecar.read_text())
             seed = data.get("provenance", {}).get("seed")
@@ -99,11 +109,16 @@ def collect(draw: int, folder: Path, stems: list[str], failures: dict[str, str])
 
 
 def build(
-    per_draw: list[pd.DataFrame], ids: list[str], draws: list[int], failed: dict[int, dict]
+    per_draw: list[pd.DataFrame],
+    ids: list[str],
+    draws: list[int],
+    failed: dict[int, dict],
+    not_run: dict[int, dict] | None = None,
 ) -> list[dict]:
     """Per claim: its registry fields, the pooled verdict over every draw that measured
-    it, and each draw's own verdict (or why it has none). ``per_draw``: the ``collect``
-    tables."""
+    it, and each draw's own verdict (or why it has none: ``failed``, or ``not_run``, each
+    draw -> notebook -> reason). ``per_draw``: the ``collect`` tables."""
+    not_run = not_run or {}
     filled = [m for m in per_draw if len(m)]
     measurements = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame()
     rows = []
@@ -126,6 +141,9 @@ def build(
             if spec.notebook in failed.get(draw, {}):
                 entry["draws"][draw] = {"failed": failed[draw][spec.notebook]}
                 continue
+            if spec.notebook in not_run.get(draw, {}):
+                entry["draws"][draw] = {"not_run": not_run[draw][spec.notebook]}
+                continue
             part = mine[mine["draw"] == draw] if mine is not None else None
             if part is None or part.empty:
                 entry["draws"][draw] = {"failed": "not measured"}
@@ -146,7 +164,14 @@ def _verdict_fields(row: pd.Series) -> dict:
     return {k: row[k] for k in keys}
 
 
+def cell_verdict(cell: dict) -> str:
+    """The cell's verdict, or "failed" / "not run" where it has none."""
+    return "failed" if "failed" in cell else "not run" if "not_run" in cell else cell["verdict"]
+
+
 def cell_text(cell: dict, digits: int = 3) -> str:
+    if "not_run" in cell:
+        return "not run"
     if "failed" in cell:
         return f"failed: {cell['failed']}"
     value, low, high = cell["value"], cell["low"], cell["high"]
@@ -200,7 +225,7 @@ def plot(rows: list[dict], draws: list[int]):
     for i, r in enumerate(ordered):
         cells = [r["draws"][d] for d in draws] + [r["pooled"]]
         for j, cell in enumerate(cells):
-            verdict = "failed" if "failed" in cell else cell["verdict"]
+            verdict = cell_verdict(cell)
             ax.add_patch(
                 plt.Rectangle(
                     (j, i),
@@ -219,18 +244,32 @@ def plot(rows: list[dict], draws: list[int]):
     ax.grid(False)
     ax.set_title(
         "Scorecard: each claim's value, 95% interval and verdict per benchmark draw and "
-        "pooled (green holds, red fails, grey inconclusive; hatched: sanity checks)",
+        "pooled (green holds, red fails, light grey inconclusive, grey failed, white not run; "
+        "hatched: sanity checks)",
         fontsize=9,
     )
     return fig
 
 
-def write(out: Path, rows: list[dict], draws: list[int], failed: dict, provenance: dict):
+def write(
+    out: Path,
+    rows: list[dict],
+    draws: list[int],
+    failed: dict,
+    provenance: dict,
+    not_run: dict | None = None,
+):
     """scorecard.json, scorecard.md and scorecard.png into ``out``."""
     import matplotlib.pyplot as plt
 
     table = markdown(rows, draws)
-    data = {"draws": draws, "failed": failed, "claims": rows, "provenance": provenance}
+    data = {
+        "draws": draws,
+        "failed": failed,
+        "not_run": not_run or {},
+        "claims": rows,
+        "provenance": provenance,
+    }
     text = json.dumps(to_jsonable(claims.finite_claims(data)), indent=1, allow_nan=False)
     atomic_write(out / "scorecard.json", lambda tmp: Path(tmp).write_text(text + "\n"))
     atomic_write(out / "scorecard.md", lambda tmp: Path(tmp).write_text(table + "\n"))

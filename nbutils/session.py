@@ -16,6 +16,7 @@ import torch
 
 from . import catalog
 from .core.runtime import machine, resolve_device, resolve_dtype, seed_everything
+from .engine.runs import LEDGER
 from .params import validate
 from .presets import expand_scale
 from .studies.style import set_style
@@ -51,6 +52,7 @@ class Session:
             "device": str(self.device),
             "wall_time_s": round(self.elapsed(), 2),
             "peak_rss_mb": peak_rss_mb(),
+            "runs": LEDGER.as_dict(),  # unlearning runs computed / read from the run cache
             **machine(),
             "cuda_device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else None,
             "cuda_peak_memory_mb": (

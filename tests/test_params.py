@@ -155,6 +155,15 @@ def test_provenance_records_what_makes_a_run_bit_identical():
     assert provenance["cpu"] and provenance["cores"] >= 1
 
 
+def test_provenance_records_the_runs_computed_and_read_from_the_cache(monkeypatch):
+    from nbutils.engine import runs
+
+    monkeypatch.setattr(runs.LEDGER, "computed", 3)
+    monkeypatch.setattr(runs.LEDGER, "from_cache", 5)
+    provenance = setup("00_tour", **TOUR).provenance()
+    assert provenance["runs"]["computed"] == 3 and provenance["runs"]["from_cache"] == 5
+
+
 LM_COMPARE = dict(
     **COMMON,
     n_seeds=1,

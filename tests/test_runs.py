@@ -18,6 +18,21 @@ def test_runs_are_cached_and_reloaded_identically(small_bench, small_target):
     assert not other.from_cache
 
 
+def test_the_ledger_counts_computed_and_cached_runs(tmp_path, monkeypatch):
+    ledger = X.Ledger()
+    monkeypatch.setattr(X, "LEDGER", ledger)
+    history = pd.DataFrame({"step": [0, 1], "rouge_forget": [0.9, 0.2]})
+    path = tmp_path / "run.json"
+    first = X.cached_run(path, lambda: Run("a", 0, history, 2.5, None), "a", 0)
+    again = X.cached_run(path, lambda: Run("a", 0, history, 9.0, None), "a", 0)
+    assert not first.from_cache and again.from_cache and again.seconds == 2.5
+    pd.testing.assert_frame_equal(first.history, again.history)
+    assert ledger.as_dict() == {"computed": 1, "from_cache": 1, "compute_s": 2.5}
+    path.write_text("{not json")  # a broken cache file is computed again
+    assert not X.cached_run(path, lambda: Run("a", 0, history, 1.0, None), "a", 0).from_cache
+    assert ledger.as_dict() == {"computed": 2, "from_cache": 1, "compute_s": 3.5}
+
+
 def test_a_diverged_run_is_recorded_not_raised(small_bench, small_target):
     record = X.run_config(small_target, small_bench, X.Config("boom", "GDiff-0.5", 1e12), SMALL, 0)
     assert record.diverged_at is not None and record.final == {"diverged_at": record.diverged_at}

@@ -83,10 +83,13 @@ def test_collect_builds_the_scorecard_from_sidecars_without_running(tmp_path, ca
     assert cli.main([*args, str(build), "--seeds", "0", "1"]) == 0
     (row,) = json.loads((out / "scorecard.json").read_text())["claims"]
     assert row["pooled"]["n_draws"] == 2 and row["pooled"]["verdict"] == "holds"
-    # a draw that was never run is reported as failed, not dropped
+    # a draw that was never run is reported as not run (not as failed, not dropped)
     assert cli.main([*args, str(build), "--seeds", "0", "2"]) == 1
-    (row,) = json.loads((out / "scorecard.json").read_text())["claims"]
-    assert "no sidecar" in row["draws"]["2"]["failed"]
+    data = json.loads((out / "scorecard.json").read_text())
+    (row,) = data["claims"]
+    assert "no sidecar" in row["draws"]["2"]["not_run"] and "failed" not in row["draws"]["2"]
+    assert data["not_run"]["2"] and not data["failed"]["2"]
+    assert "| not run |" in (out / "scorecard.md").read_text()
 
 
 def test_write_produces_json_markdown_png_and_the_readme_block(tmp_path):

@@ -101,20 +101,43 @@ def _key(target, bench: Benchmark, config: Config, protocol: Protocol, seed: int
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def run_config(
-    target, bench: Benchmark, config: Config, protocol: Protocol, seed: int, cache: bool = True
-) -> Run:
-    """One unlearning run of ``target`` (a ``core.models.Target``) under ``protocol``,
-    from the disk cache when it was done before."""
-    path = paths.cache_dir() / "runs" / f"{_key(target, bench, config, protocol, seed)}.json"
-    if not cache:
-        return _run(target, bench, config, protocol, seed)
+@dataclass
+class Ledger:
+    """The runs this process asked for: computed (and their seconds) or read from the
+    cache. A sidecar's provenance carries it, so a cold run's cost is on record."""
+
+    computed: int = 0
+    from_cache: int = 0
+    compute_s: float = 0.0
+
+    def count(self, run: Run) -> Run:
+        if run.from_cache:
+            self.from_cache += 1
+        else:
+            self.computed += 1
+            self.compute_s += run.seconds
+        return run
+
+    def as_dict(self) -> dict:
+        return {
+            "computed": self.computed,
+            "from_cache": self.from_cache,
+            "compute_s": round(self.compute_s, 1),
+        }
+
+
+LEDGER = Ledger()
+
+
+def cached_run(path: Path, compute: Callable[[], Run], label: str, seed: int, config=None) -> Run:
+    """``compute()``'s run, stored at ``path`` (history, seconds, divergence step); read
+    back instead when this or another process computed it before. Counted in ``LEDGER``."""
     with computing(path) as mine:
         if not mine:
             try:
                 stored = json.loads(path.read_text())
-                return Run(
-                    config.label,
+                run = Run(
+                    label,
                     seed,
                     pd.DataFrame(stored["history"]),
                     stored["seconds"],
@@ -124,8 +147,9 @@ def run_config(
                 )
             except (ValueError, KeyError):
                 path.unlink(missing_ok=True)  # unreadable: run it again
-                return run_config(target, bench, config, protocol, seed)
-        record = _run(target, bench, config, protocol, seed)
+                return cached_run(path, compute, label, seed, config)
+            return LEDGER.count(run)
+        record = compute()
         text = json.dumps(
             {
                 "history": to_jsonable(record.history),
@@ -134,7 +158,20 @@ def run_config(
             }
         )
         atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-    return record
+    return LEDGER.count(record)
+
+
+def run_config(
+    target, bench: Benchmark, config: Config, protocol: Protocol, seed: int, cache: bool = True
+) -> Run:
+    """One unlearning run of ``target`` (a ``core.models.Target``) under ``protocol``,
+    from the disk cache when it was done before."""
+    if not cache:
+        return LEDGER.count(_run(target, bench, config, protocol, seed))
+    path = paths.cache_dir() / "runs" / f"{_key(target, bench, config, protocol, seed)}.json"
+    return cached_run(
+        path, lambda: _run(target, bench, config, protocol, seed), config.label, seed, config
+    )
 
 
 def _run(target, bench: Benchmark, config: Config, protocol: Protocol, seed: int) -> Run:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,13 +25,12 @@ import torch
 
 from .. import claims, stats
 from ..core import paths
-from ..core.jsonio import atomic_write, computing, to_jsonable
 from ..engine import lm
 from ..engine.alternator import Alternator, official_steps, parse_schedule
 from ..engine.gradients import Grads
 from ..engine.loop import Run, run_loop
 from ..engine.optim import LABELS, SGD, TASKS, TaskStates, check_task, make_states
-from ..engine.runs import ENGINE_VERSION, Tuning, finals_table, tune_rate
+from ..engine.runs import ENGINE_VERSION, LEDGER, Tuning, cached_run, finals_table, tune_rate
 from ..stats import ratio_interval, variance_interval
 from .style import color
 
@@ -709,31 +707,11 @@ def official_run(
         )
 
     if not cache:
-        run = go()
+        run = LEDGER.count(go())
     else:
         spec = {"official": asdict(protocol), **config, "seed": seed, "eval_every": eval_every}
         path = paths.cache_dir() / "runs" / f"{_run_key(target, bench, spec)}.json"
-        with computing(path) as mine:
-            if mine:
-                run = go()
-                text = json.dumps(
-                    {
-                        "history": to_jsonable(run.history),
-                        "seconds": run.seconds,
-                        "diverged_at": run.diverged_at,
-                    }
-                )
-                atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-            else:
-                stored = json.loads(path.read_text())
-                run = Run(
-                    LABELS.get(scheme, scheme),
-                    seed,
-                    pd.DataFrame(stored["history"]),
-                    stored["seconds"],
-                    stored["diverged_at"],
-                    from_cache=True,
-                )
+        run = cached_run(path, go, LABELS.get(scheme, scheme), seed)
     run.model = None
     run.config = config
     return run
