@@ -408,3 +408,26 @@ def test_fig4_tells_gdiff07_from_gdiff09():
         len({a["ls"], b["ls"], c["ls"]}) == 3 and len({a["marker"], b["marker"], c["marker"]}) == 3
     )
     assert comparison.curve_style("NGDiff+AutoLR")["lw"] > a["lw"]
+
+
+def test_verdicts_by_optimizer_sets_each_optimizers_verdict_side_by_side():
+    forgets = "ngdiff.table1.ngdiff_autolr_forgets"
+    gdiff09 = "ngdiff.table1.gdiff09_fails_to_forget"
+
+    def judged(forget_values, gdiff09_values):
+        return claims.evaluate(
+            pd.concat(
+                [
+                    claims.measurement(forgets, 0, forget_values),
+                    claims.measurement(gdiff09, 0, gdiff09_values),
+                ]
+            )
+        )
+
+    adam = judged([0.01, 0.02, 0.03], [0.5, 0.6, 0.7])  # forgets holds; GDiff-0.9 holds
+    sgd = judged([0.5, 0.6, 0.7], [0.4, 0.5, 0.6])  # forgets fails; GDiff-0.9 holds
+    table = comparison.verdicts_by_optimizer({"adam": adam, "sgd": sgd})
+    adam_name, sgd_name = comparison.SETTINGS["adam"], comparison.SETTINGS["sgd"]
+    assert table.loc[forgets, (adam_name, "verdict")] == "holds"
+    assert table.loc[forgets, (sgd_name, "verdict")] == "fails"
+    assert table[("", "same verdict")].to_dict() == {forgets: False, gdiff09: True}

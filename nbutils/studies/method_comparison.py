@@ -419,9 +419,10 @@ def claim_measurements(
     finals: pd.DataFrame, histories: pd.DataFrame, no_unlearn: dict, draw: int
 ) -> pd.DataFrame:
     """Every registry claim of notebook 06 measured per run (one row per claim and seed:
-    ``claims.measurement``) from the Adam runs of ``comparison_configs``: ``finals``
-    (one row per run, labels as there) and ``histories`` (their evaluation steps);
-    ``no_unlearn`` the target's evaluation; ``draw`` the benchmark seed."""
+    ``claims.measurement``) from the runs of ``comparison_configs`` under one optimizer
+    (the registry's verdicts: Adam's): ``finals`` (one row per run, labels as there) and
+    ``histories`` (their evaluation steps); ``no_unlearn`` the target's evaluation;
+    ``draw`` the benchmark seed."""
 
     def rows(claim_id: str, values: pd.Series):
         return claims.measurement(claim_id, draw, values.to_numpy(), seeds=values.index)
@@ -454,6 +455,22 @@ def claim_measurements(
         ],
         ignore_index=True,
     )
+
+
+def verdicts_by_optimizer(verdicts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The same claims judged on each optimizer's runs, side by side (``verdicts``:
+    optimizer -> ``claims.evaluate`` table): value with its 95% interval and verdict per
+    optimizer, and whether the verdicts agree. Only Adam's are registry verdicts (the
+    paper's setting); the others show where a claim depends on the optimizer."""
+    table = pd.concat(
+        {
+            SETTINGS[opt]: claims.verdict_table(v)[["value [95% interval]", "verdict"]]
+            for opt, v in verdicts.items()
+        },
+        axis=1,
+    )
+    table[("", "same verdict")] = table.xs("verdict", axis=1, level=1).nunique(axis=1).eq(1)
+    return table
 
 
 # --------------------------------------------------------------------------- plots
