@@ -336,8 +336,9 @@ def claim_measurements(
     no_unlearn: dict,
     draw: int,
 ) -> pd.DataFrame:
-    """Every registry claim of notebook 02 measured per seed from collapsed Adam finals
-    (``collapse``: a diverged run is a collapse point, never dropped):
+    """Every registry claim of notebook 02 measured per seed from one optimizer's finals
+    (the registry's: Adam's), collapsed (``collapse``: a diverged run is a collapse point,
+    never dropped):
 
     - ``no_single_c_balances``: the largest ROUGE_R / No-unlearn among the common-rate
       GDiff(c) runs (``common_labels``) that forget (ROUGE_F < 0.1), 0 when none does;
