@@ -274,7 +274,10 @@ def write(
     atomic_write(out / "scorecard.json", lambda tmp: Path(tmp).write_text(text + "\n"))
     atomic_write(out / "scorecard.md", lambda tmp: Path(tmp).write_text(table + "\n"))
     fig = plot(rows, draws)
-    atomic_write(out / "scorecard.png", lambda tmp: fig.savefig(tmp, format="png", dpi=160))
+    atomic_write(
+        out / "scorecard.png",
+        lambda tmp: fig.savefig(tmp, format="png", dpi=160, bbox_inches="tight"),
+    )
     plt.close(fig)
     return table
 
