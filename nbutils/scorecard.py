@@ -146,7 +146,7 @@ def build(
                 continue
             part = mine[mine["draw"] == draw] if mine is not None else None
             if part is None or part.empty:
-                entry["draws"][draw] = {"failed": "not measured"}
+                entry["draws"][draw] = {"not_measured": "its notebook ran without measuring it"}
                 continue
             entry["draws"][draw] = _verdict_fields(claims.evaluate(part).iloc[0])
         pooled = mine if mine is not None and len(mine) else None
@@ -165,13 +165,19 @@ def _verdict_fields(row: pd.Series) -> dict:
 
 
 def cell_verdict(cell: dict) -> str:
-    """The cell's verdict, or "failed" / "not run" where it has none."""
-    return "failed" if "failed" in cell else "not run" if "not_run" in cell else cell["verdict"]
+    """The cell's verdict, or "failed" / "not run" where it has none (a claim its notebook
+    did not measure on a draw, e.g. an SGD claim under ``verdicts_only``, counts as not
+    run)."""
+    if "failed" in cell:
+        return "failed"
+    return "not run" if "not_run" in cell or "not_measured" in cell else cell["verdict"]
 
 
 def cell_text(cell: dict, digits: int = 3) -> str:
     if "not_run" in cell:
         return "not run"
+    if "not_measured" in cell:
+        return "not measured"
     if "failed" in cell:
         return f"failed: {cell['failed']}"
     value, low, high = cell["value"], cell["low"], cell["high"]

@@ -60,6 +60,20 @@ def test_a_failed_draw_is_reported_and_the_others_kept(tmp_path):
     assert "failed: notebook 06 failed in cell 7" in text and FORGETS in text
 
 
+def test_a_claim_its_notebook_did_not_measure_on_a_draw_is_not_a_failure(tmp_path):
+    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01, 0.02], GDIFF09: [0.9, 0.8]})
+    write_sidecars(tmp_path / "d1", 1, {FORGETS: [0.02, 0.01]})  # GDiff-0.9 skipped there
+    per_draw = [
+        scorecard.collect(d, tmp_path / f"d{d}", ["06_method_comparison"], {}) for d in (0, 1)
+    ]
+    rows = {r["id"]: r for r in scorecard.build(per_draw, [FORGETS, GDIFF09], [0, 1], {})}
+    cell = rows[GDIFF09]["draws"][1]
+    assert "not_measured" in cell and scorecard.cell_verdict(cell) == "not run"
+    assert scorecard.cell_text(cell) == "not measured"
+    assert rows[GDIFF09]["pooled"]["n_draws"] == 1  # pooled over the draw that measured it
+    assert "0 not measured" in scorecard.markdown(list(rows.values()), [0, 1])
+
+
 def test_a_missing_sidecar_marks_its_notebook_failed(tmp_path):
     failures: dict[str, str] = {}
     assert scorecard.collect(2, tmp_path, ["06_method_comparison"], failures).empty
