@@ -47,8 +47,11 @@ install: $(STAMP)
 figures: $(STAMP)
 	$(PY) -m nbutils scorecard --jobs $(JOBS)
 
+# Test workers: one per core, at most 4 (each runs notebooks in kernels of its own).
+TEST_JOBS ?= auto
+
 test: $(STAMP)
-	NBUTILS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+	NBUTILS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(TEST_JOBS) --maxprocesses 4 --dist loadgroup
 
 lint: $(STAMP)
 	$(PY) -m ruff check nbutils tests benchmarks

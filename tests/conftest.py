@@ -12,14 +12,34 @@ from nbutils import presets  # noqa: E402
 from nbutils.core import data, models  # noqa: E402
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs ``-n auto``), each worker and the kernels it
+    starts take an equal share of the cores: two workers with torch's default threads each
+    would oversubscribe them and run about three times slower."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 0))
+    if workers > 1:
+        import torch
+
+        from nbutils import cli, session
+
+        threads = cli.threads_per_job(workers)
+        os.environ[session.THREADS_VARIABLE] = str(threads)
+        torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_folders(tmp_path_factory):
     """Caches, figures and executed notebooks of the test session go to a temp folder
-    (the notebooks' kernels inherit the environment)."""
+    (the notebooks' kernels inherit the environment). The xdist workers share one run
+    cache (its locks make a run computed once), so a notebook's browser run and its
+    papermill run compute its runs once, whichever worker comes first."""
     root = tmp_path_factory.mktemp("nbutils")
+    shared = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        shared = shared.parent  # the base folder the workers' own folders live in
     saved = {k: os.environ.get(k) for k in ("NBUTILS_CACHE", "NBUTILS_FIGURES", "NBUTILS_BUILD")}
     os.environ.update(
-        NBUTILS_CACHE=str(root / "cache"),
+        NBUTILS_CACHE=str(shared / "nbutils-cache"),
         NBUTILS_FIGURES=str(root / "figures"),
         NBUTILS_BUILD=str(root / "build"),
     )

@@ -159,16 +159,15 @@ class Lab:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # shuts its kernels down
             try:
-                self.proc.wait(timeout=10)
+                self.api("POST", "/api/shutdown")  # shuts its kernels down, then itself
+            except (urllib.error.URLError, ConnectionError, OSError):
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.proc.send_signal(signal.SIGINT)
-                try:
-                    self.proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+                self.proc.kill()
+                self.proc.wait()
         if getattr(self, "log", None):
             self.log.close()
 

@@ -61,8 +61,16 @@ def _copy(lab, stem: str) -> str:
 # --------------------------------------------------------------------------- every notebook
 
 
+# The site test reads the 00_tour that JupyterLab saved: under pytest-xdist (--dist
+# loadgroup) both run on the same worker, so it need not run 00_tour a second time.
+SITE_GROUP = pytest.mark.xdist_group("jupyterlab-00_tour")
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize("stem", sorted(catalog.NOTEBOOKS))
+@pytest.mark.parametrize(
+    "stem",
+    [pytest.param(s, marks=SITE_GROUP) if s == "00_tour" else s for s in sorted(catalog.NOTEBOOKS)],
+)
 def test_notebook_runs_in_jupyterlab(stem, lab, browser):
     relpath = _copy(lab, stem)
     page = browser.new_page()
@@ -246,6 +254,7 @@ def _executed(nb_path: Path) -> bool:
 
 
 @pytest.mark.browser
+@SITE_GROUP
 def test_site_index_and_a_notebook_page_show_their_figures(lab, browser, tmp_path):
     """``nbutils.site`` on the notebooks saved by JupyterLab above (00_tour is run here
     when it was not) and the committed figures: the index lists every notebook with all

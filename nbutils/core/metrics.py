@@ -8,12 +8,12 @@ cut at EOS, special tokens skipped, stripped.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from rouge_score import rouge_scorer
 
 from .batches import (
     Encoded,
@@ -27,7 +27,14 @@ from .batches import (
 )
 from .data import QA
 
-_SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+
+@functools.cache
+def _scorer():
+    """open-unlearning's scorer, built on first use (rouge_score imports nltk and scipy:
+    seconds that a notebook whose runs are all cached need not spend)."""
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
 
 
 def rouge_l_recall(references: list[str], predictions: list[str]) -> list[float]:
@@ -35,7 +42,7 @@ def rouge_l_recall(references: list[str], predictions: list[str]) -> list[float]
     if len(references) != len(predictions):
         raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
     return [
-        _SCORER.score(target=r, prediction=p)["rougeL"].recall
+        _scorer().score(target=r, prediction=p)["rougeL"].recall
         for r, p in zip(references, predictions)
     ]
 
@@ -43,7 +50,7 @@ def rouge_l_recall(references: list[str], predictions: list[str]) -> list[float]
 def rouge_l_f1(references: list[str], predictions: list[str]) -> list[float]:
     """ROUGE-L F1 (MUSE reports this, times 100)."""
     return [
-        _SCORER.score(target=r, prediction=p)["rougeL"].fmeasure
+        _scorer().score(target=r, prediction=p)["rougeL"].fmeasure
         for r, p in zip(references, predictions)
     ]
 
