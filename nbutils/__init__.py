@@ -13,7 +13,8 @@
 - ``studies``: one module per notebook (its tables, claims and ``plot_*``), and the one
   figure style (``studies.style``);
 - notebook plumbing: ``session``, ``params``, ``presets``, ``catalog``, ``figures``
-  (``save_figure``), ``cli`` (``python -m nbutils``).
+  (``save_figure``), ``scorecard``, ``site``, ``sidecars`` (two runs' sidecars compared),
+  ``cli`` (``python -m nbutils``).
 """
 
 from . import catalog, claims, core, engine, presets, stats, studies

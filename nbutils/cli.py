@@ -5,6 +5,7 @@ the scorecard of every claim over several benchmark draws.
     python -m nbutils run NOTEBOOK|all [--smoke] [--seed N] [--out DIR] [--jobs N] [-p KEY VALUE]...
     python -m nbutils scorecard [--seeds A B ...] [--smoke] [--jobs N] [--claims ID ...]
     python -m nbutils site [--build DIR] [--figures DIR] [--out DIR]
+    python -m nbutils compare BEFORE AFTER [--part claims|data|params] [--rel-tol X]
 
 Every parameter is validated against the notebooks' declared parameters before any
 notebook starts. Executed notebooks go to ``build/`` (with their widgets' state, so
@@ -12,7 +13,8 @@ progress bars can be drawn without a kernel); figures to ``figures/`` or ``--out
 failed notebook makes the command exit 1, naming the notebook and cell. ``--jobs N``
 runs N notebooks at once, the machine's cores divided among them (torch threads per
 kernel); runs they share are computed once (the run cache's locks). ``site`` writes the
-executed notebooks as HTML to read without running them (``nbutils.site``).
+executed notebooks as HTML to read without running them (``nbutils.site``). ``compare``
+lists the sidecar values that differ between two folders of figures (exit 1 if any).
 """
 
 from __future__ import annotations
@@ -269,6 +271,22 @@ def cmd_site(args) -> int:
     return 0 if report.pages else 1
 
 
+def cmd_compare(args) -> int:
+    from . import sidecars
+
+    try:
+        moved, compared = sidecars.differences(args.before, args.after, args.part, args.rel_tol)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for figure, rows in moved.groupby("figure", sort=False):
+        print(f"{figure}: {len(rows)} differ")
+        for row in rows.itertuples():
+            print(f"   {row.path}: {row.before!r} -> {row.after!r}")
+    print(f"{len(moved)} of {compared} {args.part} values differ (rel_tol {args.rel_tol:g})")
+    return 1 if len(moved) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nbutils", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -333,6 +351,17 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--figures", help="folder of figures and sidecars (default: figures/)")
     site.add_argument("--out", help="folder for the HTML (default: build/site/)")
     site.set_defaults(func=cmd_site)
+
+    compare = sub.add_parser(
+        "compare", help="the sidecar values that differ between two folders of figures"
+    )
+    compare.add_argument("before", help="a folder of figures and sidecars")
+    compare.add_argument("after", help="another, with sidecars of the same names")
+    compare.add_argument("--part", default="claims", help="claims (default), data or params")
+    compare.add_argument(
+        "--rel-tol", type=float, default=0.0, help="numbers this close count as equal (default 0)"
+    )
+    compare.set_defaults(func=cmd_compare)
     return parser
 
 
