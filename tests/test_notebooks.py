@@ -8,7 +8,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from nbutils import catalog, cli
+from nbutils import catalog, cli, sidecars
 from nbutils.core import paths
 
 NOTEBOOKS = sorted(paths.notebooks_dir().glob("*.ipynb"))
@@ -54,18 +54,7 @@ def test_notebook_runs_at_smoke_size(stem, tmp_path):
         assert set(sidecar) == {"figure", "notebook", "params", "data", "claims", "provenance"}
         assert sidecar["notebook"] == stem and sidecar["params"]["smoke"] is True
         assert sidecar["claims"], "a figure states what it measured"
-        for name, value in _leaves(sidecar["claims"]):
+        for name, value in sidecars.leaves(sidecar["claims"]):
             assert isinstance(value, (bool, str)) or (
                 isinstance(value, (int, float)) and math.isfinite(value)
             ), f"claim {name}={value}"
-
-
-def _leaves(tree, prefix=""):
-    if isinstance(tree, dict):
-        for k, v in tree.items():
-            yield from _leaves(v, f"{prefix}{k}.")
-    elif isinstance(tree, list):
-        for i, v in enumerate(tree):
-            yield from _leaves(v, f"{prefix}{i}.")
-    else:
-        yield prefix.rstrip("."), tree
