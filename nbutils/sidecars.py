@@ -71,7 +71,7 @@ def differences(
             for k in keys
             if k not in a or k not in b or not same_value(a[k], b[k], rel_tol)
         ]
-    return pd.DataFrame(rows, columns=["figure", "path", "before", "after"]), compared
+    return pd.DataFrame(rows, columns=["figure", "path", "before", "after"], dtype=object), compared
 
 
 def _values(path: Path, part: str) -> dict | None:

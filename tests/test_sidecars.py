@@ -67,6 +67,9 @@ def test_compare_command_exits_1_on_a_difference_and_0_on_none(tmp_path, capsys)
     assert cli.main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 1
     out = capsys.readouterr().out
     assert "fig: 1 differ" in out and f"v: {math.pi!r} -> 3.0" in out
+    (tmp_path / "b" / "fig.json").unlink()
+    assert cli.main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 1
+    assert "(sidecar): 'present' -> None" in capsys.readouterr().out
 
 
 def test_bad_folder_or_part_is_a_clear_error(tmp_path, capsys):
