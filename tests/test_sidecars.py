@@ -67,7 +67,9 @@ def test_compare_command_exits_1_on_a_difference_and_0_on_none(tmp_path, capsys)
     assert cli.main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 1
     out = capsys.readouterr().out
     assert "fig: 1 differ" in out and f"v: {math.pi!r} -> 3.0" in out
-    (tmp_path / "b" / "fig.json").unlink()
+    (tmp_path / "b" / "fig.json").unlink()  # and a number beside it in the same column:
+    _write(tmp_path / "a", "fig2", {"w": 1.0})
+    _write(tmp_path / "b", "fig2", {"w": 2.0})
     assert cli.main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 1
     assert "(sidecar): 'present' -> None" in capsys.readouterr().out
 
