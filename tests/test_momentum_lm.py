@@ -155,7 +155,10 @@ def test_evaluations_and_finals_tables(small_bench, small_target):
 OFFICIAL = dict(batch_size=8, epochs=2, eval_retain=10, max_new_tokens=8)
 
 
-def test_official_run_follows_the_official_protocol(small_bench, small_target):
+def test_official_run_follows_the_official_protocol(
+    small_bench, small_target, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("NBUTILS_CACHE", str(tmp_path))  # not a run another test computed
     from nbutils.engine.alternator import linear_schedule, official_steps
 
     protocol = M.Official(schedule="1:5", retain_lr=1e-3, **OFFICIAL)

@@ -8,7 +8,8 @@ from nbutils.engine.loop import Run
 SMALL = X.Protocol(steps=3, batch_size=8, eval_retain=10, max_new_tokens=16, lr_grid=(0.1, 0.3))
 
 
-def test_runs_are_cached_and_reloaded_identically(small_bench, small_target):
+def test_runs_are_cached_and_reloaded_identically(small_bench, small_target, tmp_path, monkeypatch):
+    monkeypatch.setenv("NBUTILS_CACHE", str(tmp_path))  # not a run another test computed
     config = X.Config("NGDiff", "NGDiff", 0.1)
     first = X.run_config(small_target, small_bench, config, SMALL, seed=0)
     again = X.run_config(small_target, small_bench, config, SMALL, seed=0)
