@@ -20,6 +20,7 @@
 from . import catalog, claims, core, engine, presets, stats, studies
 from .figures import save_figure
 from .session import setup
+from .tuning_plans import tuned_rates
 
 __version__ = "0.1.0"
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "save_figure",
     "setup",
     "stats",
+    "tuned_rates",
     "studies",
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .engine.alternator import parse_schedule
 from .engine.optim import SCHEMES
-from .params import COMMON, LANGUAGE, SEEDS, Param, at_least, optimizers
+from .params import COMMON, LANGUAGE, RETUNE, SEEDS, Param, at_least, optimizers
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Entry:
 
 
 LM = {**COMMON, **LANGUAGE}
+TUNED_LM = {**LM, **RETUNE}  # notebooks whose methods run at tuned rates
 PAPER_OPTIMIZERS = Param(
     list,
     optimizers(required="adam"),
@@ -89,7 +90,7 @@ NOTEBOOKS: dict[str, Entry] = {
             "NGDiff Fig. 2, Lemma 4, Theorem 5",
             ("fig2_geometry", "fig2_sign_checks", "thm5_check"),
             {
-                **LM,
+                **TUNED_LM,
                 **SEEDS,
                 "n_pairs": Param(int, at_least(100), "random gradient pairs"),
                 "dim": Param(int, at_least(2), "dimension of the random gradients"),
@@ -100,7 +101,7 @@ NOTEBOOKS: dict[str, Entry] = {
             "NGDiff Fig. 1 (Pareto sweep of GDiff over c, MTO rules)",
             ("fig1_pareto",),
             {
-                **LM,
+                **TUNED_LM,
                 **SEEDS,
                 "n_c": Param(int, at_least(3), "values of c in [0, 1]"),
                 "n_refine": Param(
@@ -113,32 +114,36 @@ NOTEBOOKS: dict[str, Entry] = {
             "03_loss_landscape",
             "NGDiff Fig. 3, Eq. 6, Remark 4.1, GeN probes",
             ("fig3_landscape", "fig3_curvature", "gen_probe_error"),
-            {**LM, **SEEDS, "probe_step": Param(int, at_least(0), "step of Fig. 3's snapshot")},
+            {
+                **TUNED_LM,
+                **SEEDS,
+                "probe_step": Param(int, at_least(0), "step of Fig. 3's snapshot"),
+            },
         ),
         Entry(
             "04_lr_sensitivity",
             "NGDiff Fig. 6 (GDiff) and Fig. 5 (NGDiff vs AutoLR)",
             ("fig6_gdiff_lr", "fig5_ngdiff_lr", "lr_sensitivity_summary"),
-            {**LM, **SEEDS},
+            {**TUNED_LM, **SEEDS},
         ),
         Entry(
             "05_autolr_trace",
             "NGDiff Fig. 7 (gradient norms and AutoLR's rate)",
             ("fig7_autolr_trace", "autolr_settings"),
-            {**LM, **SEEDS},
+            {**TUNED_LM, **SEEDS},
         ),
         Entry(
             "06_method_comparison",
             "NGDiff Fig. 4, Tables 1 and 3",
             ("fig4_methods", "table1_methods", "table3_autolr"),
-            {**LM, **SEEDS, "optimizers": PAPER_OPTIMIZERS},
+            {**TUNED_LM, **SEEDS, "optimizers": PAPER_OPTIMIZERS},
         ),
         Entry(
             "07_momentum_variance",
             "DualOptim slides: Recipe 1, the variance theorem, Alg. 1, DualOptim+",
             ("momentum_grad_norms", "momentum_variance", "momentum_variance_grid", "momentum_lm"),
             {
-                **LM,
+                **TUNED_LM,
                 **SEEDS,
                 "n_replicas": Param(int, at_least(10), "simulated replicas"),
                 "sim_steps": Param(int, at_least(2), "outer steps t of the simulation"),
@@ -156,6 +161,7 @@ NOTEBOOKS: dict[str, Entry] = {
             ("table4_vision",),
             {
                 **COMMON,
+                **RETUNE,
                 **SEEDS,
                 "forget_class": Param(
                     int,

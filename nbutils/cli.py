@@ -4,6 +4,7 @@ the scorecard of every claim over several benchmark draws.
     python -m nbutils list
     python -m nbutils run NOTEBOOK|all [--smoke] [--seed N] [--out DIR] [--jobs N] [-p KEY VALUE]...
     python -m nbutils scorecard [--seeds A B ...] [--smoke] [--jobs N] [--claims ID ...]
+    python -m nbutils tune [NOTEBOOK ...] [--full] [--smoke] [--out FILE]
     python -m nbutils site [--build DIR] [--figures DIR] [--out DIR]
     python -m nbutils compare BEFORE AFTER [--part claims|data|params] [--rel-tol X]
 
@@ -27,8 +28,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import catalog, scorecard, session
+from . import catalog, scorecard
 from .core import paths
+from .engine import executor
 from .params import validate
 
 # Every run: the python3 kernel, no console bar, and the widgets' state saved into the
@@ -120,9 +122,10 @@ def cmd_list(_args) -> int:
     return 0
 
 
-def threads_per_job(jobs: int) -> int:
-    """torch threads for each of ``jobs`` notebooks at once: the cores divided among them."""
-    return max(1, (os.cpu_count() or 1) // jobs)
+def workers_per_job(jobs: int) -> int:
+    """Executor workers for each of ``jobs`` notebooks at once: the cores divided among
+    them."""
+    return max(1, executor.workers() // jobs)
 
 
 def check_jobs(jobs: int) -> int:
@@ -136,7 +139,7 @@ def run_all(runs: list[tuple], build: Path, jobs: int = 1) -> dict[str, str]:
     targets every other notebook loads, first and alone). Returns the failures by
     notebook (the error, naming the cell); the others still run."""
     if check_jobs(jobs) > 1:
-        os.environ[session.THREADS_VARIABLE] = str(threads_per_job(jobs))
+        os.environ[executor.WORKERS_VARIABLE] = str(workers_per_job(jobs))
     failures: dict[str, str] = {}
 
     def one(item) -> None:
@@ -257,6 +260,57 @@ def cmd_scorecard(args) -> int:
     return 1 if any(failed.values()) or any(not_run.values()) else 0
 
 
+def cmd_tune(args) -> int:
+    """Every notebook's plan at its default parameters on draw 0, tuned in one go
+    (successive halving; ``--full``: every rate on every held-out seed), into the table
+    of tuned rates."""
+    from . import figures, session, tuning_plans
+    from .core import runtime
+    from .engine import tuning
+
+    started = time.perf_counter()
+    out = Path(args.out).resolve() if args.out else paths.rates_file()
+    names = list(tuning_plans.PLANS) if not args.notebooks else args.notebooks
+    try:
+        stems = [catalog.entry(n).stem for n in names]
+        unplanned = [s for s in stems if s not in tuning_plans.PLANS]
+        if unplanned:
+            raise ValueError(f"no rates to tune in {unplanned}")
+        if not out.parent.is_dir():
+            raise ValueError(f"--out {out}: folder {out.parent} does not exist")
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    requests = {}
+    for stem in stems:
+        values = {**declared_defaults(stem), "seed": 0, "smoke": args.smoke}
+        values["out_dir"] = str(paths.build_dir() / "tune")
+        opened = session.setup(stem, **values)
+        for request in tuning_plans.PLANS[stem](opened, *tuning_plans.objects(opened)):
+            requests.setdefault(request.key, request)
+    print(f"{len(requests)} rates to tune for {', '.join(stems)}", flush=True)
+    chosen = list(requests.values())
+    table = tuning.RateTable(out)
+    for request, answer in zip(chosen, tuning.tune(chosen, full=args.full)):
+        table.record(request, answer)
+    table.save(
+        {
+            "git_commit": figures.git_commit(),
+            "versions": figures.versions(),
+            **runtime.machine(),
+            "executor": executor.backend(),
+            "workers": executor.workers(),
+            "method": "full grid" if args.full else "successive halving",
+            "smoke": args.smoke,
+            "runs": executor.LEDGER.as_dict(),
+            "wall_time_s": round(time.perf_counter() - started, 1),
+        }
+    )
+    print(tuning.summary({r.name: table.lookup(r)[0] for r in chosen}).to_string())
+    print(f"tuned rates -> {out}")
+    return 0
+
+
 def cmd_site(args) -> int:
     from . import site
 
@@ -343,6 +397,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="set a notebook parameter (every draw)",
     )
     card.set_defaults(func=cmd_scorecard)
+
+    tune = sub.add_parser(
+        "tune", help="tune every notebook's rates on draw 0 into figures/tuned_rates.json"
+    )
+    tune.add_argument("notebooks", nargs="*", help="only these notebooks (default: every one)")
+    tune.add_argument(
+        "--full", action="store_true", help="every rate on every held-out seed (no halving)"
+    )
+    tune.add_argument("--smoke", action="store_true", help="smoke size (a test of the job)")
+    tune.add_argument("--out", help="the table to write (default: figures/tuned_rates.json)")
+    tune.set_defaults(func=cmd_tune)
 
     site = sub.add_parser(
         "site", help="the executed notebooks as HTML with an index, to read without running"

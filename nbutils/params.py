@@ -109,6 +109,15 @@ LANGUAGE = {
 
 SEEDS = {"n_seeds": Param(int, _seeds, "independent unlearning runs per method")}
 
+RETUNE = {
+    "retune": Param(
+        bool,
+        None,
+        "tune every rate here, on held-out seeds of this draw, instead of reading the table "
+        "of tuned rates (figures/tuned_rates.json)",
+    )
+}
+
 
 def validate(spec: dict[str, Param], values: dict[str, Any], where: str) -> dict[str, Any]:
     """Check ``values`` against ``spec``: unknown, missing and bad values all raise

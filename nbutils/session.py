@@ -6,7 +6,6 @@ A notebook's validation cell calls ``setup(notebook, **parameters)``; afterwards
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -16,13 +15,12 @@ import torch
 
 from . import catalog
 from .core.runtime import machine, resolve_device, resolve_dtype, seed_everything
-from .engine.runs import LEDGER
+from .engine.executor import LEDGER
 from .params import validate
 from .presets import expand_scale
 from .studies.style import set_style
 
 _ACTIVE: Session | None = None
-THREADS_VARIABLE = "NBUTILS_THREADS"  # torch threads of a notebook's kernel
 
 
 @dataclass
@@ -77,7 +75,9 @@ def peak_rss_mb() -> float | None:
 def setup(notebook: str, **params) -> Session:
     """Validate a notebook's parameters against its catalog entry, expand ``scale="paper"``
     (presets.expand_scale), then seed, pick the device, set the figure style and open the
-    session. Raises ``ValueError`` naming the bad parameter."""
+    session. On the CPU the kernel computes at one torch thread, as every run does
+    (``engine.executor``), so no number depends on the machine's cores. Raises
+    ``ValueError`` naming the bad parameter."""
     global _ACTIVE
     entry = catalog.entry(notebook)
     values = validate(entry.params, params, where=f"notebook {entry.stem}")
@@ -85,8 +85,8 @@ def setup(notebook: str, **params) -> Session:
     values = expand_scale(values, device.type)
     if "dtype" in values:
         resolve_dtype(values["dtype"], device)  # half precision only on CUDA
-    if THREADS_VARIABLE in os.environ:  # set by ``python -m nbutils run --jobs N``
-        torch.set_num_threads(int(os.environ[THREADS_VARIABLE]))
+    if device.type == "cpu":  # every number at one thread; the executor uses the cores
+        torch.set_num_threads(1)
     seed_everything(values["seed"])
     set_style()
     _ACTIVE = Session(entry.stem, values, device, Path(values["out_dir"]).expanduser().resolve())

@@ -14,17 +14,18 @@ from nbutils.core import data, models  # noqa: E402
 
 def pytest_configure(config):
     """Under pytest-xdist (``make test`` runs ``-n auto``), each worker and the kernels it
-    starts take an equal share of the cores: two workers with torch's default threads each
-    would oversubscribe them and run about three times slower."""
+    starts take an equal share of the cores (torch threads, and the executor's workers
+    for the notebooks' runs): oversubscribed cores run about three times slower."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 0))
     if workers > 1:
         import torch
 
-        from nbutils import cli, session
+        from nbutils import cli
+        from nbutils.engine import executor
 
-        threads = cli.threads_per_job(workers)
-        os.environ[session.THREADS_VARIABLE] = str(threads)
-        torch.set_num_threads(threads)
+        share = cli.workers_per_job(workers)
+        os.environ[executor.WORKERS_VARIABLE] = str(share)
+        torch.set_num_threads(share)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -211,10 +211,10 @@ def test_plot_helpers_draw_without_error():
 
 
 def test_optimizers_and_curve_schedule():
-    assert comparison.optimizers_to_run(["adam", "sgd"], False) == ["adam", "sgd"]
-    assert comparison.optimizers_to_run(["sgd", "adam"], True) == ["adam"]
+    assert comparison.optimizers_to_run(["adam", "sgd"]) == ["adam", "sgd"]
+    assert comparison.optimizers_to_run(["sgd", "adam"]) == ["sgd", "adam"]  # each has claims
     with pytest.raises(ValueError, match="rmsprop"):
-        comparison.optimizers_to_run(["rmsprop"], False)
+        comparison.optimizers_to_run(["rmsprop"])
     assert comparison.evaluation_seeds([3, 4, 5], smoke=False) == [3, 4, 5]
     assert comparison.evaluation_seeds([3, 4], smoke=True) == [3]
     assert comparison.curve_eval_every(40) == 5  # 8 points before the final one

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbutils.engine import lm
+from nbutils.engine import lm, tuning
 from nbutils.engine import runs as R
 from nbutils.engine.loop import Run
 from nbutils.studies import momentum_variance as M
@@ -199,17 +199,21 @@ def test_official_protocol_checks_its_fields():
 def test_run_official_tunes_each_scheme_and_schedule(small_bench, small_target):
     from nbutils import claims
 
-    results = M.run_official(
+    options = dict(retain_lr=1e-3, **{**OFFICIAL, "epochs": 1})
+    requests = M.official_requests(
         small_target,
         small_bench,
         ["alternate", "dualoptim"],
         ["1:5", "1:1"],
-        retain_lr=1e-3,
         forget_lrs=[1e-3, 1e-2],
-        seeds=[0, 1],
-        tuning_seeds=1,
-        seed=0,
-        **{**OFFICIAL, "epochs": 1},
+        draw=0,
+        n_seeds=1,
+        **options,
+    )
+    tuned = dict(zip([r.name for r in requests], tuning.tune(requests, progress=False)))
+    results = M.run_official(
+        small_target, small_bench, ["alternate", "dualoptim"], ["1:5", "1:1"], tuned,
+        seeds=[0, 1], **options,
     )
     assert set(results.tunings) == {
         (k, s) for k in ("alternate", "dualoptim") for s in ("1:5", "1:1")
@@ -217,9 +221,9 @@ def test_run_official_tunes_each_scheme_and_schedule(small_bench, small_target):
     assert all(set(t.runs.seed) == {1000} for t in results.tunings.values())  # held out
     finals = results.finals
     assert len(finals) == 8 and set(finals.schedule) == {"1:5", "1:1"}
-    for (scheme, schedule), tuning in results.tunings.items():
+    for (scheme, schedule), chosen in results.tunings.items():
         mine = finals[(finals.scheme == scheme) & (finals.schedule == schedule)]
-        assert set(mine.forget_lr) == {tuning.lr} and set(mine.retain_lr) == {1e-3}
+        assert set(mine.forget_lr) == {chosen.lr} and set(mine.retain_lr) == {1e-3}
     assert results.rates().shape == (2, 2)
     rows = M.measure_stability(finals, draw=0)
     assert set(rows.claim) == {
@@ -237,10 +241,12 @@ def test_run_official_tunes_each_scheme_and_schedule(small_bench, small_target):
 
 def test_unified_sgd_runs_use_one_rate_for_both_tasks(small_bench, small_target):
     protocol = M.Official(schedule="1:1", retain_lr=1e-3, **{**OFFICIAL, "epochs": 1})
-    tuning, runs = M.unified_sgd_runs(
-        small_target, small_bench, protocol, [0.1], [0], seed=0, tuning_seeds=1
+    request = M.unified_rate_request(
+        small_target, small_bench, M.sgd_protocol(protocol), [0.1], draw=0, n_seeds=1
     )
-    assert tuning.lr == 0.1 and runs[0].config["forget_lr"] == runs[0].config["retain_lr"] == 0.1
+    [unified] = tuning.tune([request], progress=False)
+    runs = M.unified_sgd_runs(small_target, small_bench, protocol, unified, [0])
+    assert unified.lr == 0.1 and runs[0].config["forget_lr"] == runs[0].config["retain_lr"] == 0.1
     assert runs[0].config["optimizer"] == "sgd"
 
 

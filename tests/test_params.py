@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nbutils import catalog, cli, params
+from nbutils.engine import executor
 from nbutils.session import setup
 
 COMMON = dict(
@@ -156,16 +157,16 @@ def test_provenance_records_what_makes_a_run_bit_identical():
 
 
 def test_provenance_records_the_runs_computed_and_read_from_the_cache(monkeypatch):
-    from nbutils.engine import runs
 
-    monkeypatch.setattr(runs.LEDGER, "computed", 3)
-    monkeypatch.setattr(runs.LEDGER, "from_cache", 5)
+    monkeypatch.setattr(executor.LEDGER, "computed", 3)
+    monkeypatch.setattr(executor.LEDGER, "from_cache", 5)
     provenance = setup("00_tour", **TOUR).provenance()
     assert provenance["runs"]["computed"] == 3 and provenance["runs"]["from_cache"] == 5
 
 
 LM_COMPARE = dict(
     **COMMON,
+    retune=False,
     n_seeds=1,
     optimizers=["adam", "sgd"],
 )
@@ -198,6 +199,7 @@ def test_refinement_rounds_are_checked():
 
 MOMENTUM = dict(
     **COMMON,
+    retune=False,
     n_seeds=2,
     n_replicas=100,
     sim_steps=10,

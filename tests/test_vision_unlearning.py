@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from nbutils import claims, stats
 from nbutils.core import digits as D
+from nbutils.engine import tuning
 from nbutils.engine.runs import Config, Protocol
 from nbutils.studies import vision_unlearning as V
 
@@ -307,12 +308,13 @@ def test_run_table_has_one_row_per_scenario_method_and_seed(digits, original):
     assert np.isclose(runs.loc[runs.label == "NGDiff", "lr"], 0.1).all()
 
 
-def test_tune_all_gives_autolr_the_rate_of_its_method(digits, original):
+def test_tuned_configs_give_autolr_the_rate_of_its_method(digits, original):
     splits = {"class": D.class_split(digits, 3, 100, 0), "random": D.random_split(digits, 0.1, 0)}
     configs = [V.TABLE4[4], V.TABLE4[5]]  # NGDiff, NGDiff+AutoLR
-    chosen, choices = V.tune_all(
-        original, digits, splits, configs, TINY, seed=0, epochs=EPOCHS, progress=False
-    )
+    requests = V.tuning_requests(original, digits, splits, configs, TINY, draw=0, epochs=EPOCHS)
+    assert [r.name for r in requests] == ["NGDiff (class)", "NGDiff (random)"]  # no AutoLR
+    tuned = dict(zip([r.name for r in requests], tuning.tune(requests, progress=False)))
+    chosen, choices = V.tuned_configs(tuned, splits, configs)
     for scenario in splits:
         plain, auto = chosen[scenario]
         assert plain.lr in TINY.lr_grid and auto.lr == plain.lr and auto.autolr is not None

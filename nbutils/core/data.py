@@ -68,6 +68,14 @@ class Benchmark:
         out += [p.text for p in self.forget_passages + self.retain_passages]
         return out
 
+    @property
+    def setting(self) -> dict:
+        """What this benchmark shares with the other draws of its kind: the generator's
+        settings and the splits' sizes, without the seed (``fingerprint`` is the draw)."""
+        kept = {k: v for k, v in self.meta.items() if k != "seed"}
+        sizes = [len(self.forget), len(self.retain)]
+        return {"kind": self.name.split("(")[0], **kept, "sizes": sizes}
+
     def fingerprint(self) -> str:
         """SHA-256 of the records: equal fingerprints mean equal benchmarks."""
         payload = json.dumps(

@@ -75,37 +75,67 @@ def _stale(lock: Path, max_age: float) -> bool:
     return False
 
 
-@contextmanager
-def computing(target: Path, poll: float = 0.5, max_age: float = 6 * 3600) -> Iterator[bool]:
-    """One process computes what ``target`` (a cache file or folder) will hold; the others
-    wait for it instead of computing it again (notebooks run in parallel share runs).
+LOCK_MAX_AGE = 6 * 3600  # seconds after which any lock counts as abandoned
 
-    Yields True to the process that holds the lock (``target + ".lock"``, created
-    exclusively, removed on exit): it should compute and write ``target``. Yields False
-    when ``target`` exists, already or after waiting: read it. A lock left by a process
-    that died is taken over."""
-    lock = target.with_name(target.name + ".lock")
+
+def _lock(target: Path) -> Path:
+    return target.with_name(target.name + ".lock")
+
+
+def try_lock(target: Path, max_age: float = LOCK_MAX_AGE) -> bool:
+    """Take ``target``'s lock (``target + ".lock"``, created exclusively, holding this
+    process's id) unless a live process holds it; a lock whose process died, or older
+    than ``max_age`` seconds, is taken over. True when this process now holds it."""
+    lock = _lock(target)
     lock.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        if target.exists():
-            mine = False
-            break
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             if _stale(lock, max_age):
                 lock.unlink(missing_ok=True)
-            else:
-                time.sleep(poll)
-            continue
+                continue
+            return False
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
+        return True
+
+
+def unlock(target: Path) -> None:
+    _lock(target).unlink(missing_ok=True)
+
+
+def locked_by_another(target: Path, max_age: float = LOCK_MAX_AGE) -> bool:
+    """Whether a live process (not this one) holds ``target``'s lock."""
+    lock = _lock(target)
+    try:
+        pid = int(lock.read_text() or 0)
+    except (OSError, ValueError):
+        return False
+    return pid != os.getpid() and not _stale(lock, max_age)
+
+
+@contextmanager
+def computing(target: Path, poll: float = 0.5, max_age: float = LOCK_MAX_AGE) -> Iterator[bool]:
+    """One process computes what ``target`` (a cache file or folder) will hold; the others
+    wait for it instead of computing it again (notebooks run in parallel share targets).
+
+    Yields True to the process that holds the lock (``try_lock``): it should compute and
+    write ``target``. Yields False when ``target`` exists, already or after waiting: read
+    it."""
+    while True:
+        if target.exists():
+            mine = False
+            break
+        if not try_lock(target, max_age):
+            time.sleep(poll)
+            continue
         mine = not target.exists()  # written between the look and the lock: read it
         if not mine:
-            lock.unlink(missing_ok=True)
+            unlock(target)
         break
     try:
         yield mine
     finally:
         if mine:
-            lock.unlink(missing_ok=True)
+            unlock(target)

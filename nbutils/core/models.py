@@ -136,6 +136,18 @@ class TargetSettings:
     model_config: dict = field(default_factory=dict)  # overrides of TINY_CONFIG
 
 
+@dataclass(frozen=True)
+class TargetRef:
+    """What another process needs to open a cached target: its folder, how its forwards
+    run (``dtype`` autocast, gradient checkpointing) and the device. Unlike a ``Target``
+    it is a few strings, so a run can be sent to a worker process or a cluster."""
+
+    path: str
+    dtype: str = "float32"
+    gradient_checkpointing: bool = False
+    device: str = "cpu"
+
+
 @dataclass
 class Target:
     """A fine-tuned target and how it was obtained."""
@@ -148,10 +160,87 @@ class Target:
     train_seconds: float
     epochs: int
     memorized_share: float
+    dtype: str = "float32"
+    gradient_checkpointing: bool = False
+    setting: str = ""  # ``target_setting``: what targets of other draws share with this one
 
     @property
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
+
+    @property
+    def ref(self) -> TargetRef:
+        """This target as a ``TargetRef`` (and remembered, so that this process opens it
+        without reading the disk: ``open_target``)."""
+        device = str(next(self.model.parameters()).device)
+        ref = TargetRef(str(self.path), self.dtype, self.gradient_checkpointing, device)
+        _OPEN[ref] = self
+        return ref
+
+
+_OPEN: dict[TargetRef, Target] = {}  # targets this process holds, by reference
+_OPEN_MAX = 2  # a worker keeps the targets of at most two draws in memory
+
+
+def open_target(ref: TargetRef) -> Target:
+    """The target ``ref`` names: the one this process already holds, else loaded from
+    its cache folder (checked as ``train_target`` checks it) and kept for the next run."""
+    if ref in _OPEN:
+        return _OPEN[ref]
+    folder = Path(ref.path)
+    net, tokenizer, meta = _load(folder, ref.device)
+    _prepare(net, ref.dtype, ref.gradient_checkpointing)
+    while len(_OPEN) >= _OPEN_MAX:
+        _OPEN.pop(next(iter(_OPEN)))
+    _OPEN[ref] = Target(
+        net,
+        tokenizer,
+        meta["key"],
+        folder,
+        True,
+        meta["train_seconds"],
+        meta["epochs"],
+        meta["memorized_share"],
+        ref.dtype,
+        ref.gradient_checkpointing,
+        meta.get("setting", ""),
+    )
+    return _OPEN[ref]
+
+
+def _prepare(net, dtype: str, checkpointing: bool):
+    """Autocast every forward to ``dtype`` (not float32) and turn on checkpointing."""
+    if dtype != "float32":
+        runtime.autocast_forward(net, runtime.DTYPES[dtype])
+    if checkpointing:
+        runtime.gradient_checkpointing(net)
+    return net
+
+
+def _target_spec(model: str, settings: TargetSettings, splits: str, dtype: str) -> dict:
+    spec = {
+        "model": model,
+        "tiny_config": TINY_CONFIG if model == TINY_MODEL else None,
+        "splits": splits,
+        "settings": asdict(settings),
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__,
+        },
+    }
+    if dtype != "float32":  # autocast precision; absent for float32, which keeps older keys
+        spec["autocast"] = dtype
+    return spec
+
+
+def target_setting(
+    benchmark: Benchmark, model: str, settings: TargetSettings, splits: str, dtype: str = "float32"
+) -> str:
+    """Hash of what determines a target except its draw (benchmark records and seed): the
+    targets of every draw of one setting share it, and so do the rates tuned for them."""
+    spec = {**_target_spec(model, settings, splits, dtype), "data": benchmark.setting}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def target_key(
@@ -165,20 +254,10 @@ def target_key(
     """Hash of everything that determines a target (data, model, seed, settings, precision,
     versions)."""
     spec = {
+        **_target_spec(model, settings, splits, dtype),
         "benchmark": benchmark.fingerprint(),
-        "model": model,
-        "tiny_config": TINY_CONFIG if model == TINY_MODEL else None,
         "seed": seed,
-        "splits": splits,
-        "settings": asdict(settings),
-        "versions": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "tokenizers": tokenizers.__version__,
-        },
     }
-    if dtype != "float32":  # autocast precision; absent for float32, which keeps older keys
-        spec["autocast"] = dtype
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -297,16 +376,15 @@ def train_target(
     """
     if splits not in ("all", "retain"):
         raise ValueError(f"splits must be 'all' or 'retain', got {splits!r}")
-    autocast = runtime.DTYPES[dtype] if dtype != "float32" else None
+    if dtype not in runtime.DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(runtime.DTYPES)}, got {dtype!r}")
+    checkpointing = settings.gradient_checkpointing
 
     def prepare(net):
-        if autocast is not None:
-            runtime.autocast_forward(net, autocast)
-        if settings.gradient_checkpointing:
-            runtime.gradient_checkpointing(net)
-        return net
+        return _prepare(net, dtype, checkpointing)
 
     key = target_key(benchmark, model, seed, settings, splits, dtype)
+    setting = target_setting(benchmark, model, settings, splits, dtype)
     folder = Path(cache_dir or paths.cache_dir()) / "targets" / key
     with computing(folder) as mine:
         if not mine:
@@ -321,6 +399,9 @@ def train_target(
                     meta["train_seconds"],
                     meta["epochs"],
                     meta["memorized_share"],
+                    dtype,
+                    checkpointing,
+                    setting,
                 )
             except Exception as err:  # a corrupt cache is rebuilt, not trusted
                 warnings.warn(
@@ -359,14 +440,19 @@ def train_target(
                 "memorized_share": share,
                 "train_seconds": seconds,
                 "model": model,
+                "setting": setting,
             },
         )
-    return Target(net, tokenizer, key, folder, False, seconds, epochs, share)
+    return Target(
+        net, tokenizer, key, folder, False, seconds, epochs, share, dtype, checkpointing, setting
+    )
 
 
 __all__ = [
     "TargetSettings",
     "Target",
+    "TargetRef",
+    "open_target",
     "train_target",
     "train_tokenizer",
     "build_tiny_model",

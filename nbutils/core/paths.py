@@ -22,6 +22,16 @@ def figures_dir() -> Path:
     return Path(os.environ.get("NBUTILS_FIGURES", REPO_DIR / "figures"))
 
 
+def rates_file() -> Path:
+    """The table of tuned rates: ``$NBUTILS_RATES``, else the checkout's
+    ``figures/tuned_rates.json`` (whatever folder figures are written to), else
+    ``tuned_rates.json`` in ``figures_dir()``."""
+    if "NBUTILS_RATES" in os.environ:
+        return Path(os.environ["NBUTILS_RATES"])
+    folder = REPO_DIR / "figures" if _in_checkout() else figures_dir()
+    return folder / "tuned_rates.json"
+
+
 def build_dir() -> Path:
     """Executed notebooks go here, never into ``notebooks/``."""
     return Path(os.environ.get("NBUTILS_BUILD", REPO_DIR / "build"))

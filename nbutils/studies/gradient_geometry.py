@@ -75,6 +75,17 @@ CHECK_METHODS = (
 )
 
 
+def real_methods(verdicts_only: bool = False, smoke: bool = False) -> list[str]:
+    """The rules run on the language model (real steps): every ``CHECK_METHODS`` rule;
+    at smoke size four of them; with ``verdicts_only`` those a claim needs (GDiff-0.5's
+    steps outside Eq. 7; NGDiff's for Theorem 5)."""
+    if verdicts_only:
+        return ["GDiff-0.5", "NGDiff"]
+    if smoke:
+        return ["GDiff-0.5", "PCGrad (paper)", "PCGrad", "NGDiff"]
+    return list(CHECK_METHODS)
+
+
 def eq7_margins(geo: directions.Geometry, w: directions.Weights) -> tuple[float, float]:
     """(g_R.d, g_F.d) divided by ||g|| (a ||g_R|| + b ||g_F||): Eq. 7 holds when the
     first is >= 0 and the second <= 0; both lie in [-1, 1] (Cauchy-Schwarz)."""

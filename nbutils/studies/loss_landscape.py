@@ -26,6 +26,7 @@ import torch
 
 from .. import claims
 from ..engine.directions import direction
+from ..engine.executor import execute
 from ..engine.gradients import Grads, task_gradient
 from ..engine.probes import (
     directional,
@@ -34,8 +35,18 @@ from ..engine.probes import (
     range_grid,
     useful_range,
 )
+from ..engine.runs import Grid, walk_job
 from ..engine.unlearner import StepContext
 from .style import color
+
+
+def rules(verdicts_only: bool = False, smoke: bool = False) -> list[str]:
+    """The rules whose landscapes are fitted along g_NGDiff at every step: NGDiff (the
+    claims), GDiff-0.5 and LossNorm beside it (two at smoke size; NGDiff alone with
+    ``verdicts_only``)."""
+    if verdicts_only:
+        return ["NGDiff"]
+    return ["NGDiff", "GDiff-0.5"] if smoke else ["NGDiff", "GDiff-0.5", "LossNorm"]
 
 
 def _norm(grads: Grads) -> float:
@@ -151,6 +162,20 @@ def ngdiff_fit_visit(xs, gen_step: int | None = None) -> Callable[[StepContext],
         return row
 
     return visit
+
+
+def fit_walks(target, bench, rates: dict[str, float], protocol, seeds, xs, gen_step: int):
+    """Every rule (name -> its tuned rate) walked on every seed with ``ngdiff_fit_visit``
+    (GeN's probe at ``gen_step`` on NGDiff's own walks only), in one batch of the
+    executor: the histories with ``label`` and ``seed``."""
+    xs = tuple(float(x) for x in xs)
+    jobs = [
+        walk_job(target, bench, rule, lr, protocol, s, ngdiff_fit_visit, (xs, gen))
+        for rule, lr in rates.items()
+        for s in seeds
+        for gen in [gen_step if rule == "NGDiff" else None]
+    ]
+    return Grid(execute(jobs, desc="fits along g_NGDiff")).histories
 
 
 # --------------------------------------------------------------------------- summaries

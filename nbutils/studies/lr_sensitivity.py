@@ -5,8 +5,8 @@ Tables first, plots after. Every table function takes the long tables of
 ``final_lr``, ``rouge_forget``, ``rouge_retain``, ...) and ``histories`` (one row per
 step and run, with ``label`` and ``seed``).
 
-- ``lr_study``: per optimizer, NGDiff's rate tuned on held-out seeds (``runs.tune_lm``:
-  the median rule over ``Protocol.tuning_seeds`` seeds seed + 1000, ...; never an
+- ``lr_study``: per optimizer, NGDiff's rate tuned on held-out seeds (``engine.tuning``:
+  the median rule over ``Protocol.tuning_seeds`` seeds draw + 1000, ...; never an
   evaluation seed), then GDiff-0.5 and NGDiff at every fixed rate and NGDiff + AutoLR
   started from the smallest rate, the middle of the grid (the paper's 5e-5 in
   {1e-5, 5e-5, 1e-4}), the tuned rate and the largest rate (Figs. 5 and 6).
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,7 +29,8 @@ import pandas as pd
 
 from .. import claims, stats
 from ..engine.autolr import AutoLR
-from ..engine.runs import Config, Grid, Protocol, Tuning, run_grid, tune_lm
+from ..engine.runs import Config, Grid, Protocol, run_grid
+from ..engine.tuning import Tuning
 from ..stats import FORGET_BELOW
 from . import style
 from .style import Line, rate_colors
@@ -236,18 +237,16 @@ def lr_study(
     seeds: Sequence[int],
     rates: Sequence[float],
     autolr: AutoLR,
-    seed: int,
+    tuning: Tuning,
     verdicts_only: bool = False,
     roles: Sequence[str] = tuple(AUTOLR_STARTS),
     progress: bool = True,
 ) -> Study:
-    """NGDiff's rate tuned over ``rates`` on held-out seeds (``runs.tune_lm`` under
-    ``protocol`` scored after the last step only), then ``sensitivity_configs`` under
-    ``protocol`` on the evaluation ``seeds`` (runs from the run cache when done before),
-    AutoLR from the starts of ``roles`` (``autolr_roles``)."""
+    """``sensitivity_configs`` under ``protocol`` on the evaluation ``seeds`` (one batch
+    of the executor; runs from the run cache when done before), NGDiff's best fixed rate
+    being ``tuning``'s (tuned over ``rates`` on held-out seeds, ``engine.tuning``), AutoLR
+    from the starts of ``roles`` (``autolr_roles``)."""
     rates = tuple(sorted(rates))
-    tuning_protocol = replace(protocol, eval_every=None, lr_grid=rates)
-    tuning = tune_lm(target, bench, "NGDiff", tuning_protocol, seed, progress=progress)
     every = autolr_starts(rates, tuning.lr)
     starts = {role: lr for role, lr in every.items() if role in {*roles, "middle", "tuned"}}
     configs = sensitivity_configs(rates, autolr, starts, verdicts_only)

@@ -14,8 +14,6 @@ the spread of the final metrics over seeds.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, replace
 
 import matplotlib.pyplot as plt
@@ -24,19 +22,17 @@ import pandas as pd
 import torch
 
 from .. import claims, stats
-from ..core import paths
+from ..core.models import TargetRef, open_target
 from ..engine import lm
 from ..engine.alternator import Alternator, official_steps, parse_schedule
+from ..engine.executor import Job, cached_job, execute
 from ..engine.gradients import Grads
 from ..engine.loop import Run, run_loop
 from ..engine.optim import LABELS, SGD, TASKS, TaskStates, check_task, make_states
-from ..engine.runs import ENGINE_VERSION, LEDGER, Tuning, cached_run, finals_table, tune_rate
+from ..engine.runs import ENGINE_VERSION, finals_table
+from ..engine.tuning import Request, Tuning
 from ..stats import ratio_interval, variance_interval
 from .style import color
-
-ADAM_LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3)  # Adam rates tried when tuning (held-out seed)
-SMOKE_ADAM_LR_GRID = (1e-3,)
-
 
 # --------------------------------------------------------------------------- the theorem
 
@@ -495,29 +491,49 @@ def lm_run(
     )
 
 
-def tune(target, bench, scheme: str, grid, seed: int, **options) -> Tuning:
-    """A scheme's rate from ``grid`` by ``stats.choose_rate`` on the held-out seed
-    (``engine.runs.tune_rate``; evaluation after the last update only)."""
-    return tune_rate(
-        scheme,
-        lambda lr, s: (
-            lm_run(target, bench, scheme, lr=lr, seed=s, **options, eval_every=None).final
-        ),
-        grid,
-        seed,
+def lm_job(target, bench, scheme: str, *, seed: int, label: str | None = None, **options) -> Job:
+    """``lm_run`` as a cached job of the executor (``options``: its keyword arguments)."""
+    spec = {
+        "target": target.key,
+        "benchmark": bench.fingerprint(),
+        "scheme": scheme,
+        "options": options,
+        "seed": seed,
+        "engine": ENGINE_VERSION,
+        "device": next(target.model.parameters()).device.type,
+    }
+    label = label or scheme
+    args = (target.ref, bench, scheme, seed, label, options)
+    return cached_job(_lm_run_on, args, spec, label, seed)
+
+
+def _lm_run_on(target: TargetRef, bench, scheme: str, seed: int, label: str, options: dict) -> Run:
+    return lm_run(open_target(target), bench, scheme, seed=seed, label=label, **options)
+
+
+def joint_request(target, bench, scheme: str, grid, draw: int, n_seeds: int, **options) -> Request:
+    """The request for a joint scheme's rate (NGDiff + DualOptim) over ``grid``, each
+    run evaluated after its last update only (``engine.tuning``)."""
+    options = {**options, "joint": True, "eval_every": None}
+    return Request(
+        f"NGDiff + {LABELS.get(scheme, scheme)} (joint)",
+        {"kind": "momentum_lm", "setting": target.setting, "scheme": scheme, "options": options},
+        tuple(grid),
+        lambda lr, s: lm_job(target, bench, scheme, lr=lr, seed=s, **options),
+        n_seeds,
+        draw,
     )
 
 
 def run_all(target, bench, configs: dict[str, dict], seeds, **options) -> list[Run]:
     """Every labelled config (``lm_run``'s keyword arguments: scheme, lr, ...) with every
-    seed, one progress bar over all runs."""
-    from tqdm.auto import tqdm
-
-    jobs = [(label, config, seed) for label, config in configs.items() for seed in seeds]
-    return [
-        lm_run(target, bench, label=label, seed=seed, **{**options, **config})
-        for label, config, seed in tqdm(jobs, desc="alternating runs")
+    seed, in one batch of the executor."""
+    jobs = [
+        lm_job(target, bench, label=label, seed=seed, **{**options, **config})
+        for label, config in configs.items()
+        for seed in seeds
     ]
+    return execute(jobs, desc="alternating runs")
 
 
 def _alternating(run: Run) -> bool:
@@ -645,19 +661,7 @@ class Official:
         )
 
 
-def _run_key(target, bench, spec: dict) -> str:
-    full = {
-        **spec,
-        "target": target.key,
-        "benchmark": bench.fingerprint(),
-        "engine": ENGINE_VERSION,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
-    return hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()[:24]
-
-
-def official_run(
+def official_job(
     target,
     bench,
     scheme: str,
@@ -667,13 +671,12 @@ def official_run(
     *,
     evaluations: int | None = None,
     cache: bool = True,
-) -> Run:
-    """One run of Algorithm 1 under the official protocol (``engine.lm.alternate_lm``),
-    from the run cache when it was done before (keyed like ``engine.runs``' runs).
-    ``evaluations``: about that many evaluations during the run (None: after the last
-    update only). The run's ``config`` holds scheme, schedule and both rates."""
-    steps, warmup = protocol.steps(bench)
-    forget_steps, retain_steps = protocol.ratio
+) -> Job:
+    """One run of Algorithm 1 under the official protocol (``engine.lm.alternate_lm``) as
+    a cached job of the executor. ``evaluations``: about that many evaluations during the
+    run (None: after the last update only). The run's ``config`` holds scheme, schedule
+    and both rates."""
+    steps, _ = protocol.steps(bench)
     eval_every = -(-steps // evaluations) if evaluations else None
     config = {
         "scheme": scheme,
@@ -682,69 +685,85 @@ def official_run(
         "retain_lr": protocol.retain_lr,
         "optimizer": protocol.optimizer,
     }
-
-    def go() -> Run:
-        return lm.alternate_lm(
-            target.model,
-            target.tokenizer,
-            bench,
-            scheme,
-            lr_forget=forget_lr,
-            lr_retain=protocol.retain_lr,
-            optimizer=protocol.optimizer,
-            steps=steps,
-            forget_steps=forget_steps,
-            retain_steps=retain_steps,
-            batch_size=protocol.batch_size,
-            eval_every=eval_every,
-            eval_retain=protocol.eval_retain,
-            max_new_tokens=protocol.max_new_tokens,
-            weight_decay=protocol.weight_decay,
-            clip_norm=protocol.clip_norm,
-            warmup_steps=warmup,
-            seed=seed,
-            label=LABELS.get(scheme, scheme),
-        )
-
-    if not cache:
-        run = LEDGER.count(go())
-    else:
-        spec = {"official": asdict(protocol), **config, "seed": seed, "eval_every": eval_every}
-        path = paths.cache_dir() / "runs" / f"{_run_key(target, bench, spec)}.json"
-        run = cached_run(path, go, LABELS.get(scheme, scheme), seed)
-    run.model = None
-    run.config = config
-    return run
+    spec = {
+        "target": target.key,
+        "benchmark": bench.fingerprint(),
+        "official": asdict(protocol),
+        **config,
+        "seed": seed,
+        "eval_every": eval_every,
+        "engine": ENGINE_VERSION,
+        "device": next(target.model.parameters()).device.type,
+    }
+    args = (target.ref, bench, scheme, forget_lr, protocol, seed, eval_every)
+    label = LABELS.get(scheme, scheme)
+    return cached_job(_official_run_on, args, spec, label, seed, config, cache)
 
 
-def tune_forget_rate(
-    target, bench, scheme: str, protocol: Official, forget_lrs, seed: int, n_seeds: int
-) -> Tuning:
-    """``scheme``'s forget rate from ``forget_lrs`` with the retain rate fixed: the
-    project's rule (``stats.choose_rate``: the highest ROUGE_R among rates whose median
-    ROUGE_F is below 0.1; a rate with a diverged run is never chosen) on the median over
-    ``n_seeds`` held-out seeds (``engine.runs.tune_rate``), evaluated after the last
-    update only."""
-    return tune_rate(
-        f"{LABELS.get(scheme, scheme)} {protocol.schedule}",
-        lambda lr, s: official_run(target, bench, scheme, lr, protocol, s).final,
-        forget_lrs,
-        seed,
-        n_seeds=n_seeds,
+def _official_run_on(
+    target: TargetRef, bench, scheme, forget_lr, protocol: Official, seed, eval_every
+) -> Run:
+    opened = open_target(target)
+    steps, warmup = protocol.steps(bench)
+    forget_steps, retain_steps = protocol.ratio
+    return lm.alternate_lm(
+        opened.model,
+        opened.tokenizer,
+        bench,
+        scheme,
+        lr_forget=forget_lr,
+        lr_retain=protocol.retain_lr,
+        optimizer=protocol.optimizer,
+        steps=steps,
+        forget_steps=forget_steps,
+        retain_steps=retain_steps,
+        batch_size=protocol.batch_size,
+        eval_every=eval_every,
+        eval_retain=protocol.eval_retain,
+        max_new_tokens=protocol.max_new_tokens,
+        weight_decay=protocol.weight_decay,
+        clip_norm=protocol.clip_norm,
+        warmup_steps=warmup,
+        seed=seed,
+        label=LABELS.get(scheme, scheme),
     )
 
 
-def tune_unified_rate(target, bench, protocol: Official, rates, seed: int, n_seeds: int) -> Tuning:
-    """One rate for both tasks of Alternate (the unified rate of SGD that Recipe 1
-    argues against), tuned as ``tune_forget_rate`` tunes a forget rate."""
-    return tune_rate(
+def official_run(target, bench, scheme, forget_lr, protocol: Official, seed, **options) -> Run:
+    """One ``official_job`` computed (or read from the run cache)."""
+    job = official_job(target, bench, scheme, forget_lr, protocol, seed, **options)
+    return execute([job], progress=False)[0]
+
+
+def forget_rate_request(
+    target, bench, scheme: str, protocol: Official, forget_lrs, draw: int, n_seeds: int
+) -> Request:
+    """The request for ``scheme``'s forget rate from ``forget_lrs`` with the retain rate
+    fixed: the project's rule (``stats.choose_rate``: the highest ROUGE_R among rates
+    whose median ROUGE_F is below 0.1; a rate with a diverged run is never chosen) on
+    ``n_seeds`` held-out seeds, each run evaluated after its last update only."""
+    return Request(
+        f"{LABELS.get(scheme, scheme)} {protocol.schedule}",
+        {"kind": "official", "setting": target.setting, "scheme": scheme, **asdict(protocol)},
+        tuple(forget_lrs),
+        lambda lr, s: official_job(target, bench, scheme, lr, protocol, s),
+        n_seeds,
+        draw,
+    )
+
+
+def unified_rate_request(target, bench, protocol: Official, rates, draw: int, n_seeds: int):
+    """The request for one rate for both tasks of Alternate (the unified rate of SGD that
+    Recipe 1 argues against), tuned as ``forget_rate_request`` tunes a forget rate."""
+    return Request(
         f"Alternate ({protocol.optimizer}, one rate) {protocol.schedule}",
-        lambda lr, s: (
-            official_run(target, bench, "alternate", lr, replace(protocol, retain_lr=lr), s).final
+        {"kind": "official_unified", "setting": target.setting, **asdict(protocol)},
+        tuple(rates),
+        lambda lr, s: official_job(
+            target, bench, "alternate", lr, replace(protocol, retain_lr=lr), s
         ),
-        rates,
-        seed,
-        n_seeds=n_seeds,
+        n_seeds,
+        draw,
     )
 
 
@@ -786,40 +805,75 @@ class OfficialResults:
         return table.pivot(index="scheme", columns="schedule", values="forget_lr")
 
 
+def official_requests(
+    target, bench, schemes, schedules, *, retain_lr, forget_lrs, draw, n_seeds, **protocol
+) -> list[Request]:
+    """Every scheme's forget-rate request at every schedule (``forget_rate_request``)."""
+    return [
+        forget_rate_request(
+            target,
+            bench,
+            scheme,
+            Official(schedule=schedule, retain_lr=retain_lr, **protocol),
+            forget_lrs,
+            draw,
+            n_seeds,
+        )
+        for schedule in schedules
+        for scheme in schemes
+    ]
+
+
 def run_official(
     target,
     bench,
     schemes,
     schedules,
+    tunings: dict,
     *,
     retain_lr: float,
-    forget_lrs,
     seeds,
-    tuning_seeds: int,
-    seed: int,
     evaluations: int | None = None,
     **protocol,
 ) -> OfficialResults:
-    """Every scheme at every schedule under the official protocol: its forget rate tuned
-    on ``tuning_seeds`` held-out seeds (``tune_forget_rate``), then one run per
-    evaluation seed at that rate (``evaluations`` during each run: see
-    ``official_run``). ``protocol``: further ``Official`` fields."""
-    from tqdm.auto import tqdm
+    """Every scheme at every schedule under the official protocol, at its tuned forget
+    rate (``tunings``: request name -> ``engine.tuning.Tuning``, from
+    ``official_requests``), one run per evaluation seed, in one batch of the executor
+    (``evaluations`` during each run: see ``official_job``). ``protocol``: further
+    ``Official`` fields."""
+    chosen, jobs = {}, []
+    for schedule in schedules:
+        official = Official(schedule=schedule, retain_lr=retain_lr, **protocol)
+        for scheme in schemes:
+            tuning = tunings[f"{LABELS.get(scheme, scheme)} {schedule}"]
+            chosen[scheme, schedule] = tuning
+            jobs += [
+                official_job(target, bench, scheme, tuning.lr, official, s, evaluations=evaluations)
+                for s in seeds
+            ]
+    return OfficialResults(chosen, execute(jobs, desc="official runs"))
 
-    pairs = [(k, sched) for sched in schedules for k in schemes]
-    tunings = {}
-    for scheme, schedule in tqdm(pairs, desc="tuning forget rates"):
-        official = Official(schedule=schedule, retain_lr=retain_lr, **protocol)
-        tunings[scheme, schedule] = tune_forget_rate(
-            target, bench, scheme, official, forget_lrs, seed, tuning_seeds
-        )
-    runs = []
-    jobs = [(k, sched, s) for k, sched in pairs for s in seeds]
-    for scheme, schedule, s in tqdm(jobs, desc="official runs"):
-        official = Official(schedule=schedule, retain_lr=retain_lr, **protocol)
-        lr = tunings[scheme, schedule].lr
-        runs.append(official_run(target, bench, scheme, lr, official, s, evaluations=evaluations))
-    return OfficialResults(tunings, runs)
+
+def official_settings(protocol, smoke: bool) -> dict:
+    """``Official``'s fields that follow the session's protocol (batch, evaluation) and
+    size (two epochs at smoke size)."""
+    return dict(
+        batch_size=protocol.batch_size,
+        eval_retain=protocol.eval_retain,
+        max_new_tokens=protocol.max_new_tokens,
+        epochs=2 if smoke else OFFICIAL_EPOCHS,
+    )
+
+
+def joint_settings(protocol) -> dict:
+    """NGDiff's runs of Part 3 at the project's budget: ``protocol.steps`` steps of two
+    gradients each (``lm_run``'s options)."""
+    return dict(
+        budget=2 * protocol.steps,
+        batch_size=protocol.batch_size,
+        eval_retain=protocol.eval_retain,
+        max_new_tokens=protocol.max_new_tokens,
+    )
 
 
 def smoke_rates(forget_lrs) -> tuple[float, ...]:
@@ -828,15 +882,18 @@ def smoke_rates(forget_lrs) -> tuple[float, ...]:
     return (rates[len(rates) // 2],)
 
 
-def unified_sgd_runs(
-    target, bench, protocol: Official, rates, seeds, *, seed: int, tuning_seeds: int
-) -> tuple[Tuning, list[Run]]:
-    """Alternate with SGD and one rate for both tasks (Recipe 1's SGD panel): the rate
-    tuned on held-out seeds (``tune_unified_rate``), then one run per seed."""
-    sgd = replace(protocol, optimizer="sgd")
-    tuning = tune_unified_rate(target, bench, sgd, rates, seed, tuning_seeds)
-    at = replace(sgd, retain_lr=tuning.lr)
-    return tuning, [official_run(target, bench, "alternate", tuning.lr, at, s) for s in seeds]
+def sgd_protocol(protocol: Official) -> Official:
+    """Recipe 1's SGD panel: Alternate with SGD under the official protocol."""
+    return replace(protocol, optimizer="sgd")
+
+
+def unified_sgd_runs(target, bench, protocol: Official, tuning, seeds) -> list[Run]:
+    """Alternate with SGD and one rate for both tasks (Recipe 1's SGD panel) at
+    ``tuning``'s rate (``unified_rate_request`` on ``sgd_protocol(protocol)``), one run
+    per seed."""
+    at = replace(sgd_protocol(protocol), retain_lr=tuning.lr)
+    jobs = [official_job(target, bench, "alternate", tuning.lr, at, s) for s in seeds]
+    return execute(jobs, desc="SGD runs")
 
 
 # --------------------------------------------------------------------------- claims

@@ -25,28 +25,33 @@ Claims (``claim_measurements``): Table 4's "all methods reduce the forget accura
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .. import claims, stats
 from ..core.digits import (
     Digits,
     Split,
     batch_stream,
+    class_split,
     cpu_threads,
     cross_entropy,
     evaluate,
+    random_split,
     train_classifier,
 )
 from ..engine.autolr import AutoLR
-from ..engine.loop import stream_seeds
-from ..engine.runs import Config, Protocol, Tuning, tune_rate, tuning_seeds
+from ..engine.executor import Job, cached_job, execute
+from ..engine.loop import Run, stream_seeds
+from ..engine.runs import ENGINE_VERSION, Config, Protocol
+from ..engine.tuning import Request, tuning_seeds
 from ..engine.unlearner import unlearn
 from .style import color
 
@@ -73,6 +78,24 @@ def protocol(smoke: bool, steps: int | None = None) -> Protocol:
 
 def pretrain_epochs(smoke: bool) -> int:
     return SMOKE_PRETRAIN_EPOCHS if smoke else PRETRAIN_EPOCHS
+
+
+def scenario_splits(
+    data: Digits, forget_class: int, n_forget: int, seed: int, verdicts_only: bool = False
+) -> dict[str, Split]:
+    """The class task (``n_forget`` images of ``forget_class``) and, unless
+    ``verdicts_only`` (no claim needs it), the random task (10% of the training images)."""
+    splits = {"class": class_split(data, forget_class, n_forget, seed)}
+    if not verdicts_only:
+        splits["random"] = random_split(data, 0.1, seed)
+    return splits
+
+
+def train_original(data: Digits, smoke: bool, seed: int):
+    """The original ("No-unlearn") model: the small CNN trained on every training image."""
+    return train_classifier(
+        data.train_images, data.train_labels, epochs=pretrain_epochs(smoke), seed=seed
+    )
 
 
 def gap_to_reference(means: pd.DataFrame, reference: str = "RT", metrics=GAP_METRICS) -> pd.Series:
@@ -152,6 +175,63 @@ def retrain_run(data: Digits, split: Split, epochs: int, seed: int) -> dict:
     return {"seconds": time.perf_counter() - start, "diverged_at": None, **metrics}
 
 
+def _digest(*tensors) -> str:
+    """SHA-256 of tensors' values (a model's weights, a data set): their identity in a
+    run-cache key."""
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def _identity(data: Digits, split: Split) -> dict:
+    return {
+        "data": _digest(data.train_images, data.train_labels, data.test_images, data.test_labels),
+        "scenario": split.scenario,
+        "split": _digest(split.forget, split.retain),
+    }
+
+
+def _row_run(label: str, seed: int, row: dict) -> Run:
+    """A run record holding one table row (its history's only row)."""
+    return Run(label, seed, pd.DataFrame([row]), row["seconds"], None)
+
+
+def _image_run_on(original, data, split, config, protocol, seed) -> Run:
+    return _row_run(config.label, seed, image_run(original, data, split, config, protocol, seed))
+
+
+def image_job(original, data: Digits, split: Split, config: Config, protocol, seed: int) -> Job:
+    """``image_run`` as a cached job of the executor (its row: the run's ``final``)."""
+    spec = {
+        "original": _digest(*original.state_dict().values()),
+        **_identity(data, split),
+        "method": config.method,
+        "lr": config.lr,
+        "autolr": asdict(config.autolr) if config.autolr else None,
+        "protocol": asdict(protocol) | {"lr_grid": None, "tuning_seeds": None},
+        "seed": seed,
+        "engine": ENGINE_VERSION,
+    }
+    args = (original, data, split, config, protocol, seed)
+    return cached_job(_image_run_on, args, spec, config.label, seed, config)
+
+
+def _retrain_on(data, split, epochs, seed) -> Run:
+    return _row_run("RT", seed, retrain_run(data, split, epochs, seed))
+
+
+def retrain_job(data: Digits, split: Split, epochs: int, seed: int) -> Job:
+    """``retrain_run`` as a cached job of the executor."""
+    spec = {**_identity(data, split), "epochs": epochs, "seed": seed, "engine": ENGINE_VERSION}
+    return cached_job(_retrain_on, (data, split, epochs, seed), spec, "RT", seed)
+
+
+def row(run: Run) -> dict:
+    """The row an image or RT job's run holds."""
+    return run.history.iloc[0].to_dict()
+
+
 # --------------------------------------------------------------------------- rates
 
 
@@ -170,73 +250,104 @@ def choose_lr(table: pd.DataFrame, scenario: str) -> tuple[float, str]:
     return float(best.lr), "smallest Gap to RT"
 
 
-def tune(
-    original,
-    data: Digits,
-    split: Split,
-    config: Config,
-    protocol: Protocol,
-    seed: int,
-    references: dict[int, dict[str, float]] | None = None,
-) -> Tuning:
-    """``config``'s rate from ``protocol.lr_grid`` by ``choose_lr`` on the median over
-    ``protocol.tuning_seeds`` held-out seeds (``engine.runs.tune_rate``). The random
-    scenario's Gap is to ``references[seed]``, RT's metrics at each held-out seed."""
-
-    def run_at(lr: float, held_out: int) -> dict:
-        row = image_run(original, data, split, replace(config, lr=lr), protocol, held_out)
-        if references is not None:
-            reference = pd.Series(references[held_out])[list(GAP_METRICS)]
-            row["gap"] = float(
-                pd.Series(row)[list(GAP_METRICS)].astype(float).sub(reference).abs().mean()
-            )
-        return row
-
-    return tune_rate(
-        config.label,
-        run_at,
-        protocol.lr_grid,
-        seed,
-        n_seeds=protocol.tuning_seeds,
-        choose=lambda table: choose_lr(table, split.scenario),
-    )
+def rank_rates(table: pd.DataFrame, scenario: str) -> list[float]:
+    """``choose_lr``'s order of the rates, best first (successive halving keeps its
+    head): class, ``stats.rank_rates`` on FA and RA; random, by Gap; diverged rates last."""
+    if scenario != "random":
+        return stats.rank_rates(table, "FA", "RA")
+    diverged = stats.rates_that_diverged(table) | table["gap"].isna()
+    order = [table[~diverged].sort_values(["gap", "lr"]), table[diverged].sort_values("lr")]
+    return [float(lr) for part in order for lr in part["lr"]]
 
 
-def tune_all(
+def _gap(numbers: dict, reference: dict) -> float:
+    return float(np.mean([abs(numbers[m] - reference[m]) for m in GAP_METRICS]))
+
+
+class _RetrainedAt:
+    """RT's metrics at each held-out seed of a scenario, computed on first use (cached
+    runs): the random scenario's tuning scores each run by its Gap to these."""
+
+    def __init__(self, data: Digits, split: Split, epochs: int, seeds: list[int]):
+        self.jobs = [retrain_job(data, split, epochs, s) for s in seeds]
+        self.rows: dict[int, dict] | None = None
+
+    def __call__(self, seed: int) -> dict:
+        if self.rows is None:
+            runs = execute(self.jobs, desc="RT at the held-out seeds")
+            self.rows = {run.seed: row(run) for run in runs}
+        return self.rows[seed]
+
+
+def _score(run: Run, references: _RetrainedAt | None = None) -> dict:
+    """A tuning run's numbers; with ``references``, its Gap to RT at its seed."""
+    numbers = row(run)
+    if references is not None and pd.isna(numbers["diverged_at"]):
+        numbers["gap"] = _gap(numbers, references(run.seed))
+    return numbers
+
+
+def tuning_requests(
     original,
     data: Digits,
     splits: dict[str, Split],
     configs: list[Config],
     protocol: Protocol,
-    seed: int,
+    draw: int,
     epochs: int,
-    progress: bool = True,
+) -> list[Request]:
+    """One request per scenario and config without AutoLR: its rate from
+    ``protocol.lr_grid`` by ``choose_lr`` on the median over ``protocol.tuning_seeds``
+    held-out seeds (``engine.tuning``). The random scenario's Gap is to RT (trained for
+    ``epochs``) at the same held-out seed."""
+    seeds = tuning_seeds(draw, protocol.tuning_seeds)
+    requests = []
+    for scenario, split in splits.items():
+        references = _RetrainedAt(data, split, epochs, seeds) if scenario == "random" else None
+        setting = {
+            "kind": "vision",
+            "scenario": scenario,
+            "forget_class": split.forget_class,
+            "forget": len(split.forget),
+            "pretrain_epochs": epochs,
+            "protocol": asdict(protocol) | {"lr_grid": None, "tuning_seeds": None},
+        }
+        for config in (c for c in configs if c.autolr is None):
+
+            def job(lr, seed, split=split, config=config):
+                return image_job(original, data, split, replace(config, lr=lr), protocol, seed)
+
+            requests.append(
+                Request(
+                    f"{config.label} ({scenario})",
+                    {**setting, "method": config.method},
+                    tuple(protocol.lr_grid),
+                    job,
+                    protocol.tuning_seeds,
+                    draw,
+                    functools.partial(rank_rates, scenario=scenario),
+                    functools.partial(choose_lr, scenario=scenario),
+                    functools.partial(_score, references=references),
+                )
+            )
+    return requests
+
+
+def tuned_configs(
+    tunings: dict, splits: dict[str, Split], configs: list[Config]
 ) -> tuple[dict[str, list[Config]], pd.DataFrame]:
-    """Tune every config without AutoLR in every scenario (``tune``); a config with
-    AutoLR starts from the tuned rate of the same method without it (RT, the random
-    scenario's reference, is trained for ``epochs`` at each held-out seed). Returns the
-    configs with their rates per scenario and a table of the choices (the median
+    """The configs with their tuned rates per scenario (a config with AutoLR starts from
+    the rate of the same method without it) and a table of the choices (the median
     tuning metrics at the chosen rate)."""
-    held_out = tuning_seeds(seed, protocol.tuning_seeds)
-    references = {  # RT per held-out seed for each scenario that needs it
-        name: {s: retrain_run(data, split, epochs, s) for s in held_out}
-        for name, split in splits.items()
-        if split.scenario == "random"
-    }
-    tuned: dict[tuple[str, str], Tuning] = {}
-    jobs = [(s, c) for s in splits for c in configs if c.autolr is None]
-    for scenario, config in tqdm(jobs, desc="tuning", disable=not progress):
-        tuned[scenario, config.method] = tune(
-            original, data, splits[scenario], config, protocol, seed, references.get(scenario)
-        )
     chosen, rows = {}, []
     for scenario in splits:
         chosen[scenario] = []
         for config in configs:
-            tuning = tuned[scenario, config.method]
+            base = next(c for c in configs if c.method == config.method and c.autolr is None)
+            tuning = tunings[f"{base.label} ({scenario})"]
             chosen[scenario].append(replace(config, lr=tuning.lr))
             at = tuning.table[tuning.table.lr == tuning.lr].iloc[0]
-            rule = tuning.rule if config.autolr is None else f"start at {tuning.label}'s rate"
+            rule = tuning.rule if config.autolr is None else f"start at {base.label}'s rate"
             rows.append(
                 {"scenario": scenario, "label": config.label, "lr": tuning.lr, "rule": rule}
                 | {f"tuning {m}": at[m] for m in ("FA", "RA")}
@@ -262,26 +373,26 @@ def run_table(
     scenario, label, seed, lr, final_lr (AutoLR's last rate), seconds, diverged_at and
     the metrics. ``configs[scenario]`` carry their tuned rates; RT trains ``epochs``
     (``retrain=False`` leaves RT out: no claim needs it, only Gap)."""
-    references = [None, "RT"] if retrain else [None]
-    jobs = [
-        (scenario, config, seed)
-        for scenario in splits
-        for config in [*references, *configs[scenario]]
+    jobs, labels = [], []
+    for scenario, split in splits.items():
+        for seed in seeds:
+            if retrain:
+                jobs.append(retrain_job(data, split, epochs, seed))
+                labels.append((scenario, "RT", seed))
+            for config in configs[scenario]:
+                jobs.append(image_job(original, data, split, config, protocol, seed))
+                labels.append((scenario, config.label, seed))
+    done = execute(jobs, desc="runs", progress=progress)
+    rows = [
+        {"scenario": scenario, "label": "No-unlearn", "seed": seed, "diverged_at": None}
+        | evaluate(original, data, split, seed)
+        for scenario, split in splits.items()
         for seed in seeds
     ]
-    rows = []
-    for scenario, config, seed in tqdm(jobs, desc="runs", disable=not progress):
-        split = splits[scenario]
-        if config is None:
-            label, row = (
-                "No-unlearn",
-                {"diverged_at": None, **evaluate(original, data, split, seed)},
-            )
-        elif config == "RT":
-            label, row = "RT", retrain_run(data, split, epochs, seed)
-        else:
-            label, row = config.label, image_run(original, data, split, config, protocol, seed)
-        rows.append({"scenario": scenario, "label": label, "seed": seed, **row})
+    rows += [
+        {"scenario": k, "label": label, "seed": s, **row(run)}
+        for (k, label, s), run in zip(labels, done)
+    ]
     table = pd.DataFrame(rows)
     table["diverged_at"] = table["diverged_at"].astype(float)
     return table
