@@ -20,7 +20,7 @@ from nltk.stem import porter
 from rouge_score import rouge_scorer
 from rouge_score import tokenize as rouge_tokenize
 
-from nbutils.core import data, rouge
+from nbutils.core import data, metrics, rouge
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
@@ -214,6 +214,19 @@ def generated_pairs() -> list[tuple[str, str]]:
 def test_generated_pairs_equal_rouge_score(generated_pairs):
     assert len(generated_pairs) > 5000
     assert mismatches(generated_pairs) == []
+
+
+def test_metrics_use_it(generated_pairs):
+    references, predictions = map(list, zip(*generated_pairs[:500]))
+    theirs = [reference_score(r, p) for r, p in generated_pairs[:500]]
+    assert metrics.rouge_l_recall(references, predictions) == [s.recall for s in theirs]
+    assert metrics.rouge_l_f1(references, predictions) == [s.fmeasure for s in theirs]
+
+
+def test_metrics_reject_unequal_lengths():
+    for score in (metrics.rouge_l_recall, metrics.rouge_l_f1):
+        with pytest.raises(ValueError, match="2 references but 1 predictions"):
+            score(["a", "b"], ["a"])
 
 
 WORDS = [
