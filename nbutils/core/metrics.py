@@ -1,20 +1,20 @@
 """Evaluation metrics: ROUGE-L recall of greedy answers, Truth Ratio, losses.
 
 Conventions of locuslab/open-unlearning as summarized in NOTES.md ("Metrics"):
-``RougeScorer(["rougeL"], use_stemmer=True)``, recall of the generation against the
-reference; generation greedy, KV-cached, batched with left padding, answer only,
-cut at EOS, special tokens skipped, stripped.
+``RougeScorer(["rougeL"], use_stemmer=True)`` (its numbers, computed by ``rouge.py``),
+recall of the generation against the reference; generation greedy, KV-cached, batched
+with left padding, answer only, cut at EOS, special tokens skipped, stripped.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from . import rouge
 from .batches import (
     Encoded,
     batches,
@@ -28,31 +28,20 @@ from .batches import (
 from .data import QA
 
 
-@functools.cache
-def _scorer():
-    """open-unlearning's scorer, built on first use (rouge_score imports nltk and scipy:
-    seconds that a notebook whose runs are all cached need not spend)."""
-    from rouge_score import rouge_scorer
-
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+def _rouge_l(references: list[str], predictions: list[str]) -> list[rouge.Score]:
+    if len(references) != len(predictions):
+        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
+    return [rouge.rouge_l(r, p) for r, p in zip(references, predictions)]
 
 
 def rouge_l_recall(references: list[str], predictions: list[str]) -> list[float]:
     """ROUGE-L recall of each prediction against its reference (LCS / reference length)."""
-    if len(references) != len(predictions):
-        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
-    return [
-        _scorer().score(target=r, prediction=p)["rougeL"].recall
-        for r, p in zip(references, predictions)
-    ]
+    return [score.recall for score in _rouge_l(references, predictions)]
 
 
 def rouge_l_f1(references: list[str], predictions: list[str]) -> list[float]:
     """ROUGE-L F1 (MUSE reports this, times 100)."""
-    return [
-        _scorer().score(target=r, prediction=p)["rougeL"].fmeasure
-        for r, p in zip(references, predictions)
-    ]
+    return [score.fmeasure for score in _rouge_l(references, predictions)]
 
 
 @torch.no_grad()
