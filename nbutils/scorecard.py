@@ -20,7 +20,8 @@ Where the sidecars go (``draw_dir``): the default draw's (seed 0) next to the sc
 (``figures/`` for ``make figures``, where they are the figures); every other draw's, run
 with ``verdicts_only`` (each notebook skips what no claim needs), in
 ``<scorecard folder>/draws/draw-<seed>/`` (``figures/draws/draw-<seed>/``: committed with
-the scorecard they support).
+the scorecard they support). ``check_release`` says whether such a folder is one clean
+release: one commit, not dirty, not smoke, every draw's sidecars present.
 """
 
 from __future__ import annotations
@@ -503,3 +504,87 @@ def provenance(started: float, jobs: int, smoke: bool, commit: str | None = None
         "smoke": smoke,
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
+
+
+# --------------------------------------------------------------------------- a release
+
+
+def _provenances(folder: Path, problems: list[str]) -> dict[str, dict]:
+    """Name (relative to ``folder``'s parent) -> provenance of every sidecar of the release:
+    ``folder/*.json`` with a provenance and every ``folder/draws/*/*.json``."""
+    found = {}
+    paths_ = sorted(folder.glob("*.json")) + sorted(folder.glob(f"{DRAWS_FOLDER}/*/*.json"))
+    for path in paths_:
+        name = str(path.relative_to(folder.parent))
+        try:
+            origin = json.loads(path.read_text()).get("provenance")
+        except (OSError, ValueError, AttributeError) as err:
+            problems.append(f"{name}: not readable JSON ({err})")
+            continue
+        if isinstance(origin, dict):
+            found[name] = origin
+        elif path.parent != folder:
+            problems.append(f"{name}: no provenance")
+    return found
+
+
+def _provenance_problems(found: dict[str, dict]) -> list[str]:
+    problems = []
+    commits = Counter(origin.get("git_commit") for origin in found.values())
+    if len(commits) > 1:
+        listed = ", ".join(f"{c} ({n})" for c, n in commits.most_common())
+        problems.append(f"sidecars of {len(commits)} commits: {listed}")
+    for name, origin in found.items():
+        commit = origin.get("git_commit")
+        if not commit or str(commit).endswith("+dirty"):
+            problems.append(f"{name}: not of a clean commit ({commit})")
+        if origin.get("smoke") is not False:
+            problems.append(f"{name}: smoke={origin.get('smoke')}")
+    return problems
+
+
+def _draw_problems(folder: Path, data: dict) -> list[str]:
+    """Every draw of the scorecard with every sidecar of its notebooks, of its seed; no
+    draw folder the scorecard does not list."""
+    problems = []
+    stems = [s for s in catalog.NOTEBOOKS if s in {row["notebook"] for row in data["claims"]}]
+    for draw in data["draws"]:
+        where = draw_dir(draw, folder)
+        for name in (n for stem in stems for n in catalog.entry(stem).figures):
+            path = where / f"{name}.json"
+            label = path.relative_to(folder.parent)
+            if not path.exists():
+                problems.append(f"draw {draw}: {label} missing")
+                continue
+            try:
+                seed = read_sidecar(path)["provenance"].get("seed")
+            except ValueError as err:
+                problems.append(f"draw {draw}: {label}: {err}")
+                continue
+            if seed != draw:
+                problems.append(f"draw {draw}: {label} is of seed {seed}")
+    listed = {draw_dir(d, folder) for d in data["draws"]}
+    problems += [
+        f"{path.relative_to(folder.parent)}: not a draw of scorecard.json"
+        for path in sorted((folder / DRAWS_FOLDER).glob("draw-*"))
+        if path not in listed
+    ]
+    return problems
+
+
+def check_release(folder: Path | None = None) -> list[str]:
+    """What keeps ``folder`` (default: the repository's ``figures/``) from being one clean
+    release, one line each: sidecars (and the scorecard) of several commits, of a dirty
+    tree or of smoke size; a draw of ``scorecard.json`` without its sidecars (draw 0 in
+    ``folder``, the others in ``folder/draws/draw-<seed>/``). Empty when it is one."""
+    folder = Path(folder) if folder is not None else paths.REPO_DIR / "figures"
+    problems: list[str] = []
+    found = _provenances(folder, problems)
+    problems += _provenance_problems(found)
+    try:
+        data = read_card(folder / "scorecard.json")
+    except ValueError as err:
+        return [*problems, str(err)]
+    if data is None:
+        return [*problems, f"{folder / 'scorecard.json'}: missing"]
+    return problems + _draw_problems(folder, data)

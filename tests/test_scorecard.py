@@ -1,6 +1,6 @@
 """The scorecard: claims pooled over benchmark draws, failed draws reported, clear errors;
 only complete, same-commit, full-size draws pooled; a scorecard never replaced by one that
-rests on less without --force."""
+rests on less without --force; a figures folder checked as one clean release."""
 
 import json
 
@@ -346,6 +346,64 @@ def test_scorecard_runs_for_any_seeds_at_smoke_size(tmp_path):
     assert row["id"] == claim_id and set(row["draws"]) == {"3", "4"}
     assert row["pooled"]["n_draws"] == 2
     assert (tmp_path / "card" / "draws" / "draw-4" / "tour_answer_loss.json").exists()
+
+
+def release(folder, draws=(0, 1)):
+    """A figures folder as one clean release of FORGETS: draw 0's sidecars in it, the
+    others' in draws/draw-<seed>/, and the scorecard that pools them."""
+    for draw in draws:
+        write_sidecars(scorecard.draw_dir(draw, folder), draw, {FORGETS: [0.01, 0.02, 0.03]})
+    seeds = ["--seeds", *map(str, draws)]
+    assert (
+        cli.main(["scorecard", "--collect", "--claims", FORGETS, "--out", str(folder), *seeds]) == 0
+    )
+    return folder
+
+
+def _edit_provenance(path, **changes):
+    data = json.loads(path.read_text())
+    data["provenance"].update(changes)
+    path.write_text(json.dumps(data))
+
+
+def test_check_release_passes_one_clean_release(tmp_path):
+    folder = release(tmp_path / "figures")
+    (folder / "notes.json").write_text("{}")  # a JSON file without provenance is no sidecar
+    assert scorecard.check_release(folder) == []
+
+
+def test_check_release_names_every_problem(tmp_path):
+    folder = release(tmp_path / "figures", draws=(0, 1, 2))
+    _edit_provenance(folder / f"{FIGURES_06[0]}.json", git_commit=COMMIT + "+dirty")
+    _edit_provenance(folder / "draws" / "draw-1" / f"{FIGURES_06[1]}.json", smoke=True)
+    _edit_provenance(folder / "draws" / "draw-2" / f"{FIGURES_06[1]}.json", git_commit="other")
+    (folder / "draws" / "draw-2" / f"{FIGURES_06[2]}.json").unlink()
+    _edit_provenance(folder / "draws" / "draw-1" / f"{FIGURES_06[2]}.json", seed=7)
+    write_sidecars(folder / "draws" / "draw-5", 5, {FORGETS: [0.5]})  # not in the scorecard
+    problems = scorecard.check_release(folder)
+    assert problems[0].startswith(f"sidecars of 3 commits: {COMMIT} (")
+    expected = [
+        f"figures/{FIGURES_06[0]}.json: not of a clean commit ({COMMIT}+dirty)",
+        f"figures/draws/draw-1/{FIGURES_06[1]}.json: smoke=True",
+        f"draw 1: figures/draws/draw-1/{FIGURES_06[2]}.json is of seed 7",
+        f"draw 2: figures/draws/draw-2/{FIGURES_06[2]}.json missing",
+        "figures/draws/draw-5: not a draw of scorecard.json",
+    ]
+    for line in expected:
+        assert line in problems
+    assert len(problems) == 1 + len(expected)
+
+
+def test_check_release_wants_a_scorecard(tmp_path):
+    write_sidecars(tmp_path / "figures", 0, {FORGETS: [0.01]})
+    assert scorecard.check_release(tmp_path / "figures") == [
+        f"{tmp_path / 'figures' / 'scorecard.json'}: missing"
+    ]
+
+
+@pytest.mark.xfail(reason="figures not yet regenerated at one clean commit", strict=False)
+def test_committed_figures_are_one_clean_release():
+    assert scorecard.check_release() == []
 
 
 def test_a_tie_between_commits_goes_to_the_checkouts_then_to_a_clean_one(tmp_path):
