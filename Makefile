@@ -42,8 +42,9 @@ chromium:
 
 install: $(STAMP)
 
-# Every notebook on the default benchmark draw (figures/) and on two more draws, then the
-# scorecard of every claim (figures/scorecard.*, and the README's table).
+# Every notebook on the default benchmark draw (figures/) and on two more draws
+# (figures/draws/draw-<seed>/), then the scorecard of every claim (figures/scorecard.*, and
+# the README's table).
 figures: $(STAMP)
 	$(PY) -m nbutils scorecard --jobs $(JOBS)
 

@@ -4,7 +4,10 @@ provenance), the verdicts of notebook 06 on every benchmark draw (from the score
 and DualOptim's Std table under the official protocol on every draw (from notebook 07's
 ``momentum_lm`` sidecar). It reads files only; nothing is run.
 
-    python benchmarks/scorecard_tables.py [--figures figures] [--build build]
+    python benchmarks/scorecard_tables.py [--figures figures]
+
+Draw 0's sidecars are read from the figures folder, the other draws' from
+``figures/draws/draw-<seed>/`` (``scorecard.draw_dir``).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ sys.path.insert(0, str(REPO))
 from nbutils import catalog, scorecard  # noqa: E402
 
 
-def draw_folders(figures: Path, build: Path, draws: list[int]) -> dict[int, Path]:
-    return {d: scorecard.draw_dir(d, figures, build) for d in draws}
+def draw_folders(figures: Path, draws: list[int]) -> dict[int, Path]:
+    return {d: scorecard.draw_dir(d, figures) for d in draws}
 
 
 def sidecar(folder: Path, name: str) -> dict | None:
@@ -91,11 +94,10 @@ def std_table(folders: dict[int, Path]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--figures", default=str(REPO / "figures"))
-    parser.add_argument("--build", default=str(REPO / "build"))
     args = parser.parse_args(argv)
     figures = Path(args.figures)
     card = json.loads((figures / "scorecard.json").read_text())
-    folders = draw_folders(figures, Path(args.build), card["draws"])
+    folders = draw_folders(figures, card["draws"])
     print(
         f"scorecard provenance: {json.dumps(card['provenance']['machine'])}, "
         f"jobs {card['provenance']['jobs']}, wall {card['provenance']['wall_time_s']} s\n"

@@ -4,6 +4,7 @@ the scorecard of every claim over several benchmark draws.
     python -m nbutils list
     python -m nbutils run NOTEBOOK|all [--smoke] [--seed N] [--out DIR] [--jobs N] [-p KEY VALUE]...
     python -m nbutils scorecard [--seeds A B ...] [--smoke] [--jobs N] [--claims ID ...]
+                                [--collect] [--out DIR] [--build DIR] [--force]
     python -m nbutils tune [NOTEBOOK ...] [--full] [--smoke] [--out FILE]
     python -m nbutils site [--build DIR] [--figures DIR] [--out DIR]
     python -m nbutils compare BEFORE AFTER [--part claims|data|params] [--rel-tol X]
@@ -16,6 +17,7 @@ runs N notebooks at once, the machine's cores divided among them (torch threads 
 kernel); runs they share are computed once (the run cache's locks). ``site`` writes the
 executed notebooks as HTML to read without running them (``nbutils.site``). ``compare``
 lists the sidecar values that differ between two folders of figures (exit 1 if any).
+A folder that does not exist or cannot be made is one line naming it (exit 2).
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import catalog, scorecard
+from . import catalog, figures, scorecard
 from .core import paths
 from .engine import executor
 from .params import validate
@@ -115,6 +118,34 @@ def _source_cell(source: Path, index: int) -> str:
     return f"cell {index + 1} ({lines[0] if lines else ''!r})"
 
 
+def folder_to_read(path: Path, what: str) -> Path:
+    """``path`` when it is a folder; ValueError naming it (as ``what``) otherwise."""
+    if not path.is_dir():
+        raise ValueError(f"{what} {path}: no such folder")
+    return path
+
+
+def folder_to_write(path: Path, what: str) -> Path:
+    """``path``, made when missing; ValueError naming it (as ``what``) when it cannot be."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {path}: not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{what} {path}: cannot be made ({err.strerror or err})") from None
+    return path
+
+
+def error(message) -> int:
+    """One line on stderr; exit status 2."""
+    if isinstance(message, OSError) and message.filename:
+        message = f"{message.filename}: {message.strerror}"
+    elif isinstance(message, KeyError) and message.args:
+        message = message.args[0]
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def cmd_list(_args) -> int:
     for e in catalog.NOTEBOOKS.values():
         print(f"{e.stem:24s} {e.reproduces}")
@@ -179,19 +210,19 @@ def _overrides(args, out: str) -> dict:
 
 
 def cmd_run(args) -> int:
-    overrides = _overrides(
-        args, str(Path(args.out).resolve()) if args.out else str(paths.figures_dir())
-    )
+    out = Path(args.out).resolve() if args.out else paths.figures_dir()
+    overrides = _overrides(args, str(out))
     if args.seed is not None:
         overrides["seed"] = args.seed
     names = list(catalog.NOTEBOOKS) if args.notebook == "all" else [args.notebook]
+    build = Path(args.build) if args.build else paths.build_dir()
     try:
         check_jobs(args.jobs)
         runs = plan(names, overrides)
+        folder_to_write(out, "--out")
+        folder_to_write(build, "--build")
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    build = Path(args.build) if args.build else paths.build_dir()
+        return error(err)
     failures = run_all(runs, build, args.jobs)
     if failures:
         print(f"error: {len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)
@@ -199,64 +230,137 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_scorecard(args) -> int:
-    """Run the notebooks that measure the claims on every draw (``--collect``: take their
-    sidecars as they are), then the scorecard."""
-    started = time.perf_counter()
-    official = not args.smoke and args.out is None
-    out = (
-        Path(args.out).resolve()
-        if args.out
-        else (paths.figures_dir() if official else paths.build_dir() / "scorecard")
-    )
-    build = Path(args.build) if args.build else paths.build_dir()
+@dataclass
+class CardJob:
+    """A scorecard command, checked: its folders, draws, claims and planned runs."""
+
+    out: Path  # the scorecard, draw 0's sidecars, the others' in out/draws/draw-<seed>/
+    build: Path  # executed notebooks, build/notebooks/draw-<seed>/
+    official: bool  # figures/ and the README's table
+    smoke: bool
+    draws: list[int]
+    ids: list[str]
+    stems: list[str]
+    planned: dict[int, list]
+    old: dict | None  # the scorecard.json it would replace
+
+
+def _card_folders(args, smoke: bool) -> tuple[Path, Path, bool]:
+    """``--out`` (default: figures/ for the official run, else ``<build>/scorecard``),
+    ``--build`` (default: build/), and whether this is the official run."""
+    build = Path(args.build).resolve() if args.build else paths.build_dir()
+    official = not smoke and args.out is None
+    default_out = paths.figures_dir() if official else build / "scorecard"
+    return (Path(args.out).resolve() if args.out else default_out), build, official
+
+
+def _check_card_folders(args, out: Path, build: Path, draws: list[int], stems: list[str]):
+    """``--collect``: the folders exist and hold a draw; else they can be made."""
+    if not args.collect:
+        folder_to_write(out, "--out")
+        folder_to_write(build, "--build")
+        return
+    if args.build:
+        folder_to_read(build, "--build")
+    folder_to_read(out, "--collect: scorecard folder")
+    if not scorecard.draws_present(draws, out, stems):
+        raise ValueError(
+            f"--collect: no sidecar of draws {draws} in {out} (draw 0) or "
+            f"{out / scorecard.DRAWS_FOLDER}/draw-<seed>: nothing to collect"
+        )
+
+
+def _old_card(args, out: Path) -> dict | None:
+    """The scorecard.json in ``out`` (None when there is none, or with --force when it
+    cannot be read)."""
     try:
-        check_jobs(args.jobs)
-        draws = scorecard.check_draws(args.seeds)
-        ids = scorecard.check_claim_ids(args.claims)
-        stems = scorecard.notebooks_for(ids)
-        planned = {
-            draw: plan(
-                stems,
-                scorecard.draw_overrides(
-                    draw, _overrides(args, str(scorecard.draw_dir(draw, out, build)))
-                ),
-            )
-            for draw in draws
-        }
-    except (ValueError, KeyError) as err:
-        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
-        return 2
+        return scorecard.read_card(out / "scorecard.json")
+    except ValueError:
+        if args.force:
+            return None
+        raise
+
+
+def plan_card(args) -> CardJob:
+    """Everything checked before a notebook runs; ValueError (or KeyError) saying what is
+    wrong, nothing written."""
+    check_jobs(args.jobs)
+    draws = scorecard.check_draws(args.seeds)
+    ids = scorecard.check_claim_ids(args.claims)
+    stems = scorecard.notebooks_for(ids)
+    smoke = _overrides(args, "").get("smoke") is True  # --smoke or -p smoke True
+    out, build, official = _card_folders(args, smoke)
+    planned = {
+        draw: plan(
+            stems,
+            scorecard.draw_overrides(draw, _overrides(args, str(scorecard.draw_dir(draw, out)))),
+        )
+        for draw in draws
+    }
+    _check_card_folders(args, out, build, draws, stems)
+    old = _old_card(args, out)
+    lost = scorecard.foreseen_losses(old, draws, ids) if old and not args.force else []
+    if lost:
+        raise ValueError(refusal(out / "scorecard.json", lost))
+    return CardJob(out, build, official, smoke, draws, ids, stems, planned, old)
+
+
+def refusal(path: Path, lost: list[str]) -> str:
+    return (
+        f"{path} rests on more than this scorecard would: it would lose {'; '.join(lost)}. "
+        "Nothing written; --force replaces it"
+    )
+
+
+def measure(args, job: CardJob) -> tuple[dict, dict, list]:
+    """Run (or with --collect take as they are) every draw's notebooks; return the
+    failures and the not-run notebooks (draw -> notebook -> reason) and each draw's runs."""
     failed: dict[int, dict[str, str]] = {}
     not_run: dict[int, dict[str, str]] = {}
-    measurements = []
-    for draw in draws:
+    per_draw = []
+    for draw in job.draws:
         print(f"== draw {draw}", flush=True)
-        failed[draw] = (
-            {}
-            if args.collect
-            else run_all(planned[draw], build / "notebooks" / f"draw-{draw}", args.jobs)
-        )
-        folder = scorecard.draw_dir(draw, out, build)
+        notebooks = job.build / "notebooks" / f"draw-{draw}"
+        failed[draw] = {} if args.collect else run_all(job.planned[draw], notebooks, args.jobs)
         not_run[draw] = {}
-        measurements.append(
-            scorecard.collect(
-                draw, folder, stems, failed[draw], not_run[draw] if args.collect else None
+        absent = not_run[draw] if args.collect else None
+        folder = scorecard.draw_dir(draw, job.out)
+        per_draw.append(scorecard.collect(draw, folder, job.stems, failed[draw], absent, job.smoke))
+    return failed, not_run, per_draw
+
+
+def cmd_scorecard(args) -> int:
+    """Run the notebooks that measure the claims on every draw (``--collect``: take their
+    sidecars as they are), then the scorecard; never over one that rests on more draws or
+    runs without ``--force``."""
+    started = time.perf_counter()
+    try:
+        job = plan_card(args)
+    except (ValueError, KeyError) as err:
+        return error(err)
+    failed, not_run, per_draw = measure(args, job)
+    per_draw, commit = scorecard.pool_one_commit(per_draw, failed, figures.git_commit())
+    rows = scorecard.build(per_draw, job.ids, job.draws, failed, not_run)
+    provenance = scorecard.provenance(started, args.jobs, job.smoke, commit)
+    if job.old is not None:
+        new = scorecard.card(rows, job.draws, failed, provenance, not_run)
+        lost = scorecard.losses(job.old, new)
+        if lost and not args.force:
+            again = "" if args.collect else " (`--collect --force` writes it from these sidecars)"
+            return error(refusal(job.out / "scorecard.json", lost) + again)
+        if lost:
+            print(
+                f"warning: replacing a scorecard that rested on more: {'; '.join(lost)}",
+                file=sys.stderr,
             )
-        )
-    rows = scorecard.build(measurements, ids, draws, failed, not_run)
-    text = scorecard.write(
-        out,
-        rows,
-        draws,
-        failed,
-        scorecard.provenance(started, args.jobs, args.smoke),
-        not_run,
-    )
-    if official and not args.claims:
-        scorecard.update_readme(text)
+    try:
+        text = scorecard.write(job.out, rows, job.draws, failed, provenance, not_run)
+        if job.official and not args.claims:
+            scorecard.update_readme(text)
+    except OSError as err:
+        return error(err)
     print(text)
-    print(f"scorecard -> {out}/scorecard.{{json,md,png}}")
+    print(f"scorecard -> {job.out}/scorecard.{{json,md,png}}")
     return 1 if any(failed.values()) or any(not_run.values()) else 0
 
 
@@ -264,7 +368,7 @@ def cmd_tune(args) -> int:
     """Every notebook's plan at its default parameters on draw 0, tuned in one go
     (successive halving; ``--full``: every rate on every held-out seed), into the table
     of tuned rates."""
-    from . import figures, session, tuning_plans
+    from . import session, tuning_plans
     from .core import runtime
     from .engine import tuning
 
@@ -314,10 +418,15 @@ def cmd_tune(args) -> int:
 def cmd_site(args) -> int:
     from . import site
 
-    build = Path(args.build) if args.build else paths.build_dir()
-    figures = Path(args.figures) if args.figures else paths.figures_dir()
-    out = Path(args.out) if args.out else build / "site"
-    report = site.build_site(build, figures, out)
+    try:
+        build = folder_to_read(Path(args.build), "--build") if args.build else paths.build_dir()
+        figures_folder = (
+            folder_to_read(Path(args.figures), "--figures") if args.figures else paths.figures_dir()
+        )
+        out = folder_to_write(Path(args.out) if args.out else build / "site", "--out")
+        report = site.build_site(build, figures_folder, out)
+    except (ValueError, OSError) as err:
+        return error(err)
     lines = report.lines()
     print(lines[0])
     for line in lines[1:]:
@@ -330,9 +439,8 @@ def cmd_compare(args) -> int:
 
     try:
         moved, compared = sidecars.differences(args.before, args.after, args.part, args.rel_tol)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (ValueError, OSError) as err:
+        return error(err)
     for figure, rows in moved.groupby("figure", sort=False):
         print(f"{figure}: {len(rows)} differ")
         for row in rows.itertuples():
@@ -381,12 +489,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--collect",
         action="store_true",
         help="run nothing: the scorecard of the sidecars already in each draw's folder "
-        "(after `run` by hand; a missing sidecar is reported as failed)",
+        "(after `run` by hand; a notebook without sidecars there is reported as not run, "
+        "one with some missing as failed)",
     )
     card.add_argument(
-        "--out", help="folder for the scorecard and draw 0's figures (default: figures/)"
+        "--out",
+        help="folder for the scorecard and draw 0's figures, the other draws' in "
+        "OUT/draws/draw-<seed>/ (default: figures/; with --smoke BUILD/scorecard/)",
     )
-    card.add_argument("--build", help="folder for executed notebooks and the other draws")
+    card.add_argument("--build", help="folder for executed notebooks (default: build/)")
+    card.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a scorecard.json that rests on more draws or runs than the new one",
+    )
     card.add_argument(
         "-p",
         "--param",

@@ -34,21 +34,33 @@ VERSIONED = (
 )
 
 
+# What ``make figures`` itself rewrites while it runs: the figures (with the scorecard and
+# the other draws' sidecars) and the README's generated scorecard block. A change there
+# does not make the code that computes the figures differ from the commit.
+GENERATED = ("figures", "README.md")
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=paths.REPO_DIR,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout.strip()
+
+
 def git_commit() -> str | None:
-    """The checkout's commit, with ``+dirty`` when tracked files differ from it."""
+    """The checkout's commit, with ``+dirty`` when a tracked file other than the generated
+    outputs (``GENERATED``) differs from it; None without git."""
     try:
-        run = lambda *a: subprocess.run(
-            ["git", *a],
-            cwd=paths.REPO_DIR,
-            capture_output=True,  # noqa: E731
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        commit = run("rev-parse", "HEAD")
-        return commit + ("+dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
+        commit = _git("rev-parse", "HEAD")
+        excluded = [f":(exclude){path}" for path in GENERATED]  # relative to REPO_DIR
+        changed = _git("status", "--porcelain", "--untracked-files=no", "--", ":/", *excluded)
     except (OSError, subprocess.SubprocessError):
         return None
+    return commit + ("+dirty" if changed else "")
 
 
 def versions() -> dict[str, str | None]:

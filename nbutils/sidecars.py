@@ -75,6 +75,14 @@ def differences(
 
 
 def _values(path: Path, part: str) -> dict | None:
+    """The ``part`` leaves of one sidecar (None when it is absent); ValueError naming it
+    when it cannot be read."""
     if not path.exists():
         return None
-    return dict(leaves(json.loads(path.read_text()).get(part, {})))
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not readable JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a sidecar (a JSON object)")
+    return dict(leaves(data.get(part, {})))

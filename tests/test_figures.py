@@ -1,7 +1,9 @@
-"""save_figure and its JSON sidecar (issue 2, item 6)."""
+"""save_figure and its JSON sidecar (issue 2, item 6); the commit it records (issue 25)."""
 
 import json
 import math
+import shutil
+import subprocess
 from importlib import metadata
 
 import matplotlib.pyplot as plt
@@ -11,6 +13,7 @@ import pytest
 import torch
 
 from nbutils import figures
+from nbutils.core import paths
 
 SCHEMA = {"figure", "notebook", "params", "data", "claims", "provenance"}
 
@@ -69,3 +72,58 @@ def test_no_temporary_files_are_left(fig, tmp_path):
     figures.save_figure(fig, "clean", data={}, out_dir=tmp_path)
     figures.save_figure(fig, "clean", data={}, out_dir=tmp_path)  # overwrite in place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.json", "clean.pdf", "clean.png"]
+
+
+def _git(repo, *args):
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A git checkout with code, figures/ and a README, committed; nbutils pointed at it."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "fig.json").write_text("{}\n")
+    (tmp_path / "README.md").write_text("intro\n<!-- scorecard:start -->\nold\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "one")
+    monkeypatch.setattr(paths, "REPO_DIR", tmp_path)
+    return tmp_path
+
+
+def test_git_commit_ignores_what_make_figures_rewrites(repo):
+    """figures/ (with figures/draws/) and the README's generated block: a `make figures`
+    at a clean commit marks every sidecar with that commit."""
+    head = _git(repo, "rev-parse", "HEAD")
+    assert figures.git_commit() == head
+    (repo / "figures" / "fig.json").write_text('{"new": 1}\n')
+    (repo / "figures" / "draws" / "draw-1").mkdir(parents=True)
+    (repo / "figures" / "draws" / "draw-1" / "fig.json").write_text("{}\n")
+    (repo / "README.md").write_text("intro\n<!-- scorecard:start -->\nnew table\n")
+    (repo / "untracked.py").write_text("y = 2\n")
+    assert figures.git_commit() == head
+    _git(repo, "add", "figures", "README.md")  # staged, too
+    assert figures.git_commit() == head
+
+
+@pytest.mark.parametrize("stage", [False, True])
+def test_git_commit_marks_any_other_change_dirty(repo, stage):
+    (repo / "code.py").write_text("x = 2\n")
+    if stage:
+        _git(repo, "add", "code.py")
+    assert figures.git_commit() == _git(repo, "rev-parse", "HEAD") + "+dirty"
+
+
+def test_git_commit_is_none_outside_git(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "REPO_DIR", tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert figures.git_commit() is None

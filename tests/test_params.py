@@ -103,6 +103,17 @@ def test_cli_all_rejects_a_parameter_no_notebook_declares(capsys):
     assert "no_such" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--out", "--build"])
+def test_cli_run_names_a_folder_it_cannot_make_before_any_work(flag, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "run_all", lambda *a: pytest.fail("a notebook ran"))
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    for folder, why in ((blocker / "sub", "cannot be made"), (blocker, "not a folder")):
+        assert cli.main(["run", "00_tour", "--smoke", flag, str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {flag} {folder}: {why}") and err.count("\n") == 1
+
+
 def test_cli_list_names_every_notebook_and_figure(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out

@@ -1,4 +1,6 @@
-"""The scorecard: claims pooled over benchmark draws, failed draws reported, clear errors."""
+"""The scorecard: claims pooled over benchmark draws, failed draws reported, clear errors;
+only complete, same-commit, full-size draws pooled; a scorecard never replaced by one that
+rests on less without --force; a figures folder checked as one clean release."""
 
 import json
 
@@ -10,26 +12,39 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from nbutils import catalog, claims, cli, scorecard  # noqa: E402
+from nbutils.core import paths  # noqa: E402
 
 FORGETS = "ngdiff.table1.ngdiff_autolr_forgets"
 GDIFF09 = "ngdiff.table1.gdiff09_fails_to_forget"
+NB06 = "06_method_comparison"
+COMMIT = "c0ffee" * 6 + "beef"
+FIGURES_06 = catalog.entry("06").figures
 
 
-def write_sidecars(folder, draw: int, values: dict[str, list[float]]):
-    """Sidecars of notebook 06 as a draw would leave them, with the given runs."""
+def write_sidecars(folder, draw: int, values: dict[str, list[float]], commit=COMMIT, smoke=False):
+    """Sidecars of notebook 06 as a draw would leave them, with the given runs (in the
+    first figure's sidecar) and provenance."""
     measurements = pd.concat(
         [claims.measurement(cid, draw, v, seeds=range(len(v))) for cid, v in values.items()]
     )
     verdicts = claims.evaluate(measurements)
     folder.mkdir(parents=True, exist_ok=True)
-    figures = catalog.entry("06").figures
-    for i, name in enumerate(figures):
+    for i, name in enumerate(FIGURES_06):
         ids = list(values) if i == 0 else []
         sidecar = {
             "claims": claims.for_sidecar(verdicts, measurements, ids),
-            "provenance": {"seed": draw},
+            "provenance": {"seed": draw, "smoke": smoke, "git_commit": commit},
         }
         (folder / f"{name}.json").write_text(json.dumps(sidecar))
+
+
+def collect_draws(folders: dict, failed: dict, smoke=False):
+    """``collect`` of notebook 06 on each draw (draw -> folder), then ``pool_one_commit``."""
+    per_draw = []
+    for draw, folder in folders.items():
+        failed.setdefault(draw, {})
+        per_draw.append(scorecard.collect(draw, folder, [NB06], failed[draw], smoke=smoke))
+    return scorecard.pool_one_commit(per_draw, failed)
 
 
 def test_claims_are_pooled_over_draws_with_draws_as_strata(tmp_path):
@@ -90,20 +105,168 @@ def test_a_sidecar_of_another_seed_is_not_taken_for_the_draw(tmp_path):
 
 
 def test_collect_builds_the_scorecard_from_sidecars_without_running(tmp_path, capsys):
-    out, build = tmp_path / "figures", tmp_path / "build"
+    out = tmp_path / "figures"
     write_sidecars(out, 0, {FORGETS: [0.01, 0.02, 0.03]})
-    write_sidecars(build / "scorecard" / "draw-1", 1, {FORGETS: [0.02, 0.03, 0.01]})
-    args = ["scorecard", "--collect", "--claims", FORGETS, "--out", str(out), "--build"]
-    assert cli.main([*args, str(build), "--seeds", "0", "1"]) == 0
-    (row,) = json.loads((out / "scorecard.json").read_text())["claims"]
+    write_sidecars(out / "draws" / "draw-1", 1, {FORGETS: [0.02, 0.03, 0.01]})
+    args = ["scorecard", "--collect", "--claims", FORGETS, "--out", str(out)]
+    assert cli.main([*args, "--seeds", "0", "1"]) == 0
+    data = json.loads((out / "scorecard.json").read_text())
+    (row,) = data["claims"]
     assert row["pooled"]["n_draws"] == 2 and row["pooled"]["verdict"] == "holds"
-    # a draw that was never run is reported as not run (not as failed, not dropped)
-    assert cli.main([*args, str(build), "--seeds", "0", "2"]) == 1
+    assert data["provenance"]["git_commit"] == COMMIT  # the commit of the sidecars pooled
+    # a draw that was never run is reported as not run (not as failed, not dropped); the
+    # scorecard it would replace rests on draw 1, so only --force writes it
+    assert cli.main([*args, "--seeds", "0", "2", "--force"]) == 1
+    assert "replacing a scorecard that rested on more: draw(s) 1" in capsys.readouterr().err
     data = json.loads((out / "scorecard.json").read_text())
     (row,) = data["claims"]
     assert "no sidecar" in row["draws"]["2"]["not_run"] and "failed" not in row["draws"]["2"]
     assert data["not_run"]["2"] and not data["failed"]["2"]
     assert "| not run |" in (out / "scorecard.md").read_text()
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_collect_refuses_a_build_folder_that_does_not_exist(tmp_path, capsys):
+    """The audit's typo: nothing written, neither figures/ nor the README; one line."""
+    figures = tmp_path / "figures"  # the session's $NBUTILS_FIGURES stands for figures/
+    write_sidecars(figures, 0, {FORGETS: [0.01, 0.02, 0.03]})
+    assert cli.main(["scorecard", "--collect", "--claims", FORGETS, "--out", str(figures)]) == 1
+    before, readme = _files(figures), (paths.REPO_DIR / "README.md").read_text()
+    missing = tmp_path / "nonexistent"
+    for out in ([], ["--out", str(figures)]):
+        assert cli.main(["scorecard", "--collect", "--build", str(missing), *out]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--build {missing}: no such folder" in err
+    assert _files(figures) == before and (paths.REPO_DIR / "README.md").read_text() == readme
+
+
+def test_collect_refuses_a_folder_without_any_draw(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["scorecard", "--collect", "--out", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"no sidecar of draws [0, 1, 2] in {empty}" in err
+    assert not list(empty.iterdir())
+    assert cli.main(["scorecard", "--collect", "--out", str(tmp_path / "none")]) == 2
+    assert f"{tmp_path / 'none'}: no such folder" in capsys.readouterr().err
+
+
+def test_a_scorecard_is_not_replaced_by_one_on_fewer_runs_without_force(tmp_path, capsys):
+    out = tmp_path / "card"
+    write_sidecars(out, 0, {FORGETS: [0.01, 0.02, 0.03]})
+    write_sidecars(out / "draws" / "draw-1", 1, {FORGETS: [0.02, 0.03, 0.01]})
+    args = ["scorecard", "--collect", "--claims", FORGETS, "--out", str(out), "--seeds", "0", "1"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    before = _files(out)
+    write_sidecars(out / "draws" / "draw-1", 1, {FORGETS: [0.02]})  # draw 1 with 1 run
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out / "scorecard.json") in err
+    assert f"pooled runs of 1 claim(s) ({FORGETS} 6 -> 4)" in err and "--force" in err
+    assert _files(out) == before
+    # fewer draws, fewer claims, a smoke scorecard: each refused before anything runs
+    for more, lost in (
+        (["--seeds", "0"], "draw(s) 1 (measured there, not asked for)"),
+        (["--claims", GDIFF09], f"1 claim(s) not asked for ({FORGETS})"),
+    ):
+        assert cli.main(["scorecard", "--collect", "--out", str(out), *more]) == 2
+        assert lost in capsys.readouterr().err
+    assert _files(out) == before
+    assert cli.main([*args, "--force"]) == 0
+    assert json.loads((out / "scorecard.json").read_text())["claims"][0]["pooled"]["n_runs"] == 4
+
+
+def test_a_smoke_scorecard_does_not_replace_a_full_one(tmp_path, capsys):
+    out = tmp_path / "card"
+    write_sidecars(out, 0, {FORGETS: [0.01, 0.02, 0.03]})
+    args = ["scorecard", "--collect", "--claims", FORGETS, "--out", str(out), "--seeds", "0"]
+    assert cli.main(args) == 0
+    write_sidecars(out, 0, {FORGETS: [0.01, 0.02, 0.03]}, smoke=True)
+    capsys.readouterr()
+    assert cli.main([*args, "--smoke"]) == 2
+    assert "a full-size scorecard (the new one is smoke size)" in capsys.readouterr().err
+    assert json.loads((out / "scorecard.json").read_text())["provenance"]["smoke"] is False
+
+
+def test_a_partial_draw_is_failed_and_none_of_its_runs_pooled(tmp_path):
+    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01, 0.02, 0.03]})
+    write_sidecars(tmp_path / "d1", 1, {FORGETS: [0.5, 0.4, 0.6, 0.5, 0.4, 0.6, 0.5]})
+    (tmp_path / "d1" / f"{FIGURES_06[2]}.json").unlink()  # the runs' sidecar is there
+    failed: dict = {}
+    per_draw, _ = collect_draws({0: tmp_path / "d0", 1: tmp_path / "d1"}, failed)
+    assert failed[1] == {NB06: f"no sidecar {FIGURES_06[2]}.json"}
+    assert per_draw[1].empty
+    (row,) = scorecard.build(per_draw, [FORGETS], [0, 1], failed)
+    assert row["draws"][1] == {"failed": f"no sidecar {FIGURES_06[2]}.json"}
+    assert row["pooled"]["n_runs"] == 3 and row["pooled"]["n_draws"] == 1
+
+
+def test_an_unreadable_sidecar_fails_its_draw(tmp_path):
+    write_sidecars(tmp_path, 0, {FORGETS: [0.01, 0.02]})
+    (tmp_path / f"{FIGURES_06[1]}.json").write_text('{"claims": {"x"')  # cut short
+    failures: dict = {}
+    assert scorecard.collect(0, tmp_path, [NB06], failures).empty
+    assert failures[NB06].startswith(f"{FIGURES_06[1]}.json is not readable JSON")
+    (tmp_path / f"{FIGURES_06[1]}.json").write_text(json.dumps({"claims": {}}))
+    failures = {}
+    assert scorecard.collect(0, tmp_path, [NB06], failures).empty
+    assert failures[NB06] == f"{FIGURES_06[1]}.json has no claims or no provenance"
+
+
+def test_build_never_pools_a_draw_reported_failed_or_not_run(tmp_path):
+    """Even when handed its runs: the leak of issue 25 (a failed draw's 10 of 13 runs)."""
+    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01, 0.02, 0.03]})
+    write_sidecars(tmp_path / "d1", 1, {FORGETS: [0.5] * 10})
+    per_draw = [scorecard.collect(d, tmp_path / f"d{d}", [NB06], {}) for d in (0, 1)]
+    for failed, not_run in (({1: {NB06: "failed in cell 9"}}, {}), ({}, {1: {NB06: "absent"}})):
+        (row,) = scorecard.build(per_draw, [FORGETS], [0, 1], failed, not_run)
+        assert row["pooled"]["n_runs"] == 3 and row["pooled"]["verdict"] == "holds"
+
+
+def test_smoke_sidecars_are_pooled_only_into_a_smoke_scorecard(tmp_path):
+    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01, 0.02]})
+    write_sidecars(tmp_path / "d1", 1, {FORGETS: [0.02, 0.01]}, smoke=True)
+    folders = {0: tmp_path / "d0", 1: tmp_path / "d1"}
+    failed: dict = {}
+    per_draw, _ = collect_draws(folders, failed)
+    assert failed[1] == {NB06: f"{FIGURES_06[0]}.json has smoke=True, the scorecard False"}
+    assert per_draw[1].empty and len(per_draw[0]) == 2
+    failed = {}
+    per_draw, _ = collect_draws(folders, failed, smoke=True)
+    assert "has smoke=False, the scorecard True" in failed[0][NB06] and len(per_draw[1]) == 2
+
+
+def test_sidecars_of_another_or_a_dirty_commit_are_not_pooled(tmp_path):
+    """The scorecard rests on one commit, the one most notebook-draws record; a draw of
+    another commit, of the same commit's dirty tree, or of mixed commits is failed."""
+    for draw in (0, 1):
+        write_sidecars(tmp_path / f"d{draw}", draw, {FORGETS: [0.01, 0.02]})
+    write_sidecars(tmp_path / "d2", 2, {FORGETS: [0.9, 0.8]}, commit="0ther" + COMMIT[5:])
+    write_sidecars(tmp_path / "d3", 3, {FORGETS: [0.9, 0.8]}, commit=COMMIT + "+dirty")
+    write_sidecars(tmp_path / "d4", 4, {FORGETS: [0.9, 0.8]})
+    mixed = tmp_path / "d4" / f"{FIGURES_06[2]}.json"
+    mixed.write_text(mixed.read_text().replace(COMMIT, COMMIT + "+dirty"))
+    failed: dict = {}
+    per_draw, commit = collect_draws({d: tmp_path / f"d{d}" for d in range(5)}, failed)
+    assert commit == COMMIT
+    assert failed[2] == {NB06: f"its sidecars are of commit 0ther{COMMIT[5:]}, not {COMMIT}"}
+    assert failed[3] == {NB06: f"its sidecars are of commit {COMMIT}+dirty, not {COMMIT}"}
+    assert failed[4][NB06].startswith("its sidecars are of several commits")
+    (row,) = scorecard.build(per_draw, [FORGETS], list(range(5)), failed)
+    assert row["pooled"]["n_draws"] == 2 and row["pooled"]["n_runs"] == 4
+    assert all("failed" in row["draws"][d] for d in (2, 3, 4))
+
+
+def test_build_refuses_runs_of_several_commits(tmp_path):
+    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01, 0.02]})
+    write_sidecars(tmp_path / "d1", 1, {FORGETS: [0.01, 0.02]}, commit="other")
+    per_draw = [scorecard.collect(d, tmp_path / f"d{d}", [NB06], {}) for d in (0, 1)]
+    with pytest.raises(ValueError, match="several commits: pool_one_commit keeps one"):
+        scorecard.build(per_draw, [FORGETS], [0, 1], {})
 
 
 def test_write_produces_json_markdown_png_and_the_readme_block(tmp_path):
@@ -123,10 +286,10 @@ def test_write_produces_json_markdown_png_and_the_readme_block(tmp_path):
     assert readme.read_text().endswith("end\n")
 
 
-def test_the_default_draw_writes_next_to_the_scorecard_the_others_under_build(tmp_path):
-    out, build = tmp_path / "figures", tmp_path / "build"
-    assert scorecard.draw_dir(0, out, build) == out
-    assert scorecard.draw_dir(1, out, build) == build / "scorecard" / "draw-1"
+def test_the_default_draw_writes_next_to_the_scorecard_the_others_in_draws(tmp_path):
+    out = tmp_path / "figures"
+    assert scorecard.draw_dir(0, out) == out
+    assert scorecard.draw_dir(1, out) == out / "draws" / "draw-1"
     assert scorecard.draw_overrides(1, {"smoke": True}) == {
         "smoke": True,
         "seed": 1,
@@ -135,12 +298,38 @@ def test_the_default_draw_writes_next_to_the_scorecard_the_others_under_build(tm
     assert "verdicts_only" not in scorecard.draw_overrides(0, {})
 
 
+def test_smoke_and_test_runs_write_under_build_not_figures(tmp_path):
+    """Without --out, only the official run writes figures/; a smoke one writes
+    <build>/scorecard/ (its other draws in <build>/scorecard/draws/)."""
+    args = cli.build_parser().parse_args(["scorecard", "--smoke", "--build", str(tmp_path)])
+    out, build, official = cli._card_folders(args, smoke=True)
+    assert (out, build, official) == (tmp_path / "scorecard", tmp_path, False)
+    args = cli.build_parser().parse_args(["scorecard"])
+    assert cli._card_folders(args, smoke=False) == (paths.figures_dir(), paths.build_dir(), True)
+
+
 def test_bad_input_gives_a_clear_error(capsys):
     assert cli.main(["scorecard", "--seeds", "0", "-1", "--smoke"]) == 2
     assert "draw seeds must be >= 0" in capsys.readouterr().err
     assert cli.main(["scorecard", "--claims", "ngdiff.no_such_claim", "--smoke"]) == 2
     assert "unknown claim id 'ngdiff.no_such_claim'" in capsys.readouterr().err
     assert cli.main(["scorecard", "--jobs", "0", "--smoke"]) == 2
+
+
+def test_a_folder_the_scorecard_cannot_make_is_one_line_before_any_work(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(cli, "run_all", lambda *a: pytest.fail("a notebook ran"))
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    base = ["scorecard", "--smoke", "--claims", FORGETS, "--out", str(tmp_path / "card")]
+    for extra, message in (
+        (["--out", str(blocker)], f"--out {blocker}: not a folder"),
+        (["--build", str(blocker / "b")], f"--build {blocker / 'b'}: cannot be made"),
+    ):
+        assert cli.main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1
 
 
 @pytest.mark.notebook
@@ -156,4 +345,70 @@ def test_scorecard_runs_for_any_seeds_at_smoke_size(tmp_path):
     (row,) = data["claims"]
     assert row["id"] == claim_id and set(row["draws"]) == {"3", "4"}
     assert row["pooled"]["n_draws"] == 2
-    assert (tmp_path / "build" / "scorecard" / "draw-4" / "tour_answer_loss.json").exists()
+    assert (tmp_path / "card" / "draws" / "draw-4" / "tour_answer_loss.json").exists()
+
+
+def release(folder, draws=(0, 1)):
+    """A figures folder as one clean release of FORGETS: draw 0's sidecars in it, the
+    others' in draws/draw-<seed>/, and the scorecard that pools them."""
+    for draw in draws:
+        write_sidecars(scorecard.draw_dir(draw, folder), draw, {FORGETS: [0.01, 0.02, 0.03]})
+    seeds = ["--seeds", *map(str, draws)]
+    assert (
+        cli.main(["scorecard", "--collect", "--claims", FORGETS, "--out", str(folder), *seeds]) == 0
+    )
+    return folder
+
+
+def _edit_provenance(path, **changes):
+    data = json.loads(path.read_text())
+    data["provenance"].update(changes)
+    path.write_text(json.dumps(data))
+
+
+def test_check_release_passes_one_clean_release(tmp_path):
+    folder = release(tmp_path / "figures")
+    (folder / "notes.json").write_text("{}")  # a JSON file without provenance is no sidecar
+    assert scorecard.check_release(folder) == []
+
+
+def test_check_release_names_every_problem(tmp_path):
+    folder = release(tmp_path / "figures", draws=(0, 1, 2))
+    _edit_provenance(folder / f"{FIGURES_06[0]}.json", git_commit=COMMIT + "+dirty")
+    _edit_provenance(folder / "draws" / "draw-1" / f"{FIGURES_06[1]}.json", smoke=True)
+    _edit_provenance(folder / "draws" / "draw-2" / f"{FIGURES_06[1]}.json", git_commit="other")
+    (folder / "draws" / "draw-2" / f"{FIGURES_06[2]}.json").unlink()
+    _edit_provenance(folder / "draws" / "draw-1" / f"{FIGURES_06[2]}.json", seed=7)
+    write_sidecars(folder / "draws" / "draw-5", 5, {FORGETS: [0.5]})  # not in the scorecard
+    problems = scorecard.check_release(folder)
+    assert problems[0].startswith(f"sidecars of 3 commits: {COMMIT} (")
+    expected = [
+        f"figures/{FIGURES_06[0]}.json: not of a clean commit ({COMMIT}+dirty)",
+        f"figures/draws/draw-1/{FIGURES_06[1]}.json: smoke=True",
+        f"draw 1: figures/draws/draw-1/{FIGURES_06[2]}.json is of seed 7",
+        f"draw 2: figures/draws/draw-2/{FIGURES_06[2]}.json missing",
+        "figures/draws/draw-5: not a draw of scorecard.json",
+    ]
+    for line in expected:
+        assert line in problems
+    assert len(problems) == 1 + len(expected)
+
+
+def test_check_release_wants_a_scorecard(tmp_path):
+    write_sidecars(tmp_path / "figures", 0, {FORGETS: [0.01]})
+    assert scorecard.check_release(tmp_path / "figures") == [
+        f"{tmp_path / 'figures' / 'scorecard.json'}: missing"
+    ]
+
+
+@pytest.mark.xfail(reason="figures not yet regenerated at one clean commit", strict=False)
+def test_committed_figures_are_one_clean_release():
+    assert scorecard.check_release() == []
+
+
+def test_a_tie_between_commits_goes_to_the_checkouts_then_to_a_clean_one(tmp_path):
+    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01]}, commit=COMMIT + "+dirty")
+    write_sidecars(tmp_path / "d1", 1, {FORGETS: [0.01]})
+    per_draw = [scorecard.collect(d, tmp_path / f"d{d}", [NB06], {}) for d in (0, 1)]
+    assert scorecard.pool_one_commit(per_draw, {})[1] == COMMIT
+    assert scorecard.pool_one_commit(per_draw, {}, COMMIT + "+dirty")[1] == COMMIT + "+dirty"

@@ -79,3 +79,13 @@ def test_bad_folder_or_part_is_a_clear_error(tmp_path, capsys):
     assert "is not a folder of sidecars" in capsys.readouterr().err
     with pytest.raises(ValueError, match="part must be one of"):
         sidecars.differences(tmp_path, tmp_path, part="figure")
+
+
+def test_an_unreadable_sidecar_is_one_line_naming_it(tmp_path, capsys):
+    _write(tmp_path / "a", "fig", {"v": 1.0})
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "fig.json").write_text('{"claims": ')
+    assert cli.main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'b' / 'fig.json'}: not readable JSON")
+    assert err.count("\n") == 1

@@ -172,6 +172,28 @@ def test_cli_site_writes_the_index_and_names_what_is_missing(folders, capsys):
     assert (out / "index.html").exists()
 
 
+def test_cli_site_names_a_folder_it_cannot_read_or_make(folders, capsys):
+    """One line naming the path, exit 2, nothing written (no traceback)."""
+    build, figures, out = folders
+    blocker = build.parent / "a file"
+    blocker.write_text("")
+    cases = (
+        (
+            ["--build", str(build.parent / "none")],
+            f"--build {build.parent / 'none'}: no such folder",
+        ),
+        (["--figures", str(blocker)], f"--figures {blocker}: no such folder"),
+        (["--out", str(blocker / "site")], f"--out {blocker / 'site'}: cannot be made"),
+        (["--out", str(blocker)], f"--out {blocker}: not a folder"),
+    )
+    for extra, message in cases:
+        args = ["site", "--build", str(build), "--figures", str(figures), "--out", str(out)]
+        assert cli.main([*args, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1
+    assert not out.exists()
+
+
 @pytest.mark.notebook
 def test_papermill_runs_save_the_widget_state_the_site_draws(tmp_path):
     """``nbutils run``'s papermill options keep the widgets' state in the executed
