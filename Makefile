@@ -13,13 +13,13 @@ JOBS ?= 2
 CHROMIUM ?= /usr/bin/chromium
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: install figures test lint clean chromium
+.PHONY: install figures tune test lint clean chromium
 
 $(STAMP): pyproject.toml Makefile lab-settings/overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(if $(TORCH),$(PY) -m pip install --quiet $(TORCH))
-	$(PY) -m pip install --quiet -e ".[hub,test]"
+	$(PY) -m pip install --quiet -e ".[hub,ray,test]"
 	@# the project's JupyterLab defaults (widget state saved with notebooks), unless set
 	test -e $(LAB_OVERRIDES) || { mkdir -p $(dir $(LAB_OVERRIDES)) && \
 		cp lab-settings/overrides.json $(LAB_OVERRIDES); }
@@ -47,6 +47,11 @@ install: $(STAMP)
 # the README's table).
 figures: $(STAMP)
 	$(PY) -m nbutils scorecard --jobs $(JOBS)
+
+# Every notebook's learning rates, tuned on held-out seeds of draw 0 (successive halving)
+# into figures/tuned_rates.json, which `make figures` and every draw then read.
+tune: $(STAMP)
+	$(PY) -m nbutils tune
 
 # Test workers: one per core, at most 4 (each runs notebooks in kernels of its own).
 TEST_JOBS ?= auto

@@ -449,6 +449,29 @@ def cmd_compare(args) -> int:
     return 1 if len(moved) else 0
 
 
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Where the notebooks' runs compute (``engine.executor``): set for the notebooks'
+    kernels through the environment."""
+    parser.add_argument(
+        "--executor",
+        choices=executor.BACKENDS,
+        help="local worker processes (default), serial, or a Ray cluster (NBUTILS_RAY_ADDRESS)",
+    )
+    parser.add_argument(
+        "--workers", type=int, help="local worker processes (default: one per core)"
+    )
+
+
+def apply_executor_options(args) -> None:
+    """``--executor`` and ``--workers`` into the environment the kernels inherit."""
+    if getattr(args, "executor", None):
+        os.environ[executor.EXECUTOR_VARIABLE] = args.executor
+    if getattr(args, "workers", None) is not None:
+        if args.workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {args.workers}")
+        os.environ[executor.WORKERS_VARIABLE] = str(args.workers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nbutils", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -462,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="folder for figures and sidecars (default: figures/)")
     run.add_argument("--build", help="folder for executed notebooks (default: build/)")
     run.add_argument("--jobs", type=int, default=1, help="notebooks at once (default 1)")
+    add_executor_options(run)
     run.add_argument(
         "-p",
         "--param",
@@ -484,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     card.add_argument("--smoke", action="store_true", help="smoke size: minutes in all")
     card.add_argument("--jobs", type=int, default=1, help="notebooks at once (default 1)")
+    add_executor_options(card)
     card.add_argument("--claims", nargs="+", help="report only these claim ids")
     card.add_argument(
         "--collect",
@@ -523,6 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tune.add_argument("--smoke", action="store_true", help="smoke size (a test of the job)")
     tune.add_argument("--out", help="the table to write (default: figures/tuned_rates.json)")
+    add_executor_options(tune)
     tune.set_defaults(func=cmd_tune)
 
     site = sub.add_parser(
@@ -548,4 +574,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        apply_executor_options(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return args.func(args)

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from ..core import batches, metrics
+from ..core import batches, metrics, rouge
 from ..core.data import Benchmark
 from ..core.jsonio import to_jsonable
 from ..core.models import TargetRef, open_target
@@ -45,6 +45,7 @@ ENGINE_VERSION = hashlib.sha256(
             npo,
             batches,
             metrics,
+            rouge,
         )
     ).encode()
 ).hexdigest()[:16]
