@@ -193,8 +193,10 @@ def compute(job: Job) -> Run:
 
 
 def backend() -> str:
-    """The executor chosen by ``NBUTILS_EXECUTOR`` (default ``local``)."""
-    name = os.environ.get(EXECUTOR_VARIABLE, "local")
+    """The executor chosen by ``NBUTILS_EXECUTOR``; by default ``ray`` when
+    ``NBUTILS_RAY_ADDRESS`` names a cluster, else ``local``."""
+    default = "ray" if os.environ.get("NBUTILS_RAY_ADDRESS") else "local"
+    name = os.environ.get(EXECUTOR_VARIABLE, default)
     if name not in BACKENDS:
         raise ValueError(f"{EXECUTOR_VARIABLE}={name!r}: choose one of {list(BACKENDS)}")
     return name
