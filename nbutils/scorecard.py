@@ -182,7 +182,9 @@ def cell_verdict(cell: dict) -> str:
     return "not run" if "not_run" in cell or "not_measured" in cell else cell["verdict"]
 
 
-def cell_text(cell: dict, digits: int = 3) -> str:
+def cell_text(cell: dict, digits: int = 3, before_note: str = " ") -> str:
+    """A cell as the table writes it: value [interval] verdict, then the note in
+    parentheses after ``before_note`` (the plot starts it on a new line)."""
     if "not_run" in cell:
         return "not run"
     if "not_measured" in cell:
@@ -190,7 +192,7 @@ def cell_text(cell: dict, digits: int = 3) -> str:
     if "failed" in cell:
         return f"failed: {cell['failed']}"
     value, low, high = cell["value"], cell["low"], cell["high"]
-    note = f" ({cell['note']})" if cell.get("note") else ""
+    note = f"{before_note}({cell['note']})" if cell.get("note") else ""
     if not math.isfinite(value):
         return f"no value ({cell['verdict']}){note}"
     interval = "" if low is None or low == high else f" [{low:.{digits}g}, {high:.{digits}g}]"
@@ -252,7 +254,8 @@ def plot(rows: list[dict], draws: list[int]):
                     hatch="//" if r["kind"] == "sanity" else None,
                 )
             )
-            ax.text(j + 0.5, i + 0.5, cell_text(cell, 2), ha="center", va="center", fontsize=6)
+            text = cell_text(cell, 2, before_note="\n")
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=6)
     ax.set(xlim=(0, len(columns)), ylim=(len(ordered), 0))
     ax.set_xticks([j + 0.5 for j in range(len(columns))], columns)
     ax.set_yticks([i + 0.5 for i in range(len(ordered))], [r["id"] for r in ordered], fontsize=6)
