@@ -9,15 +9,20 @@ a counted cost; shown, never counted as evidence).
 A notebook measures its claims into a long table, one row per claim and run (``claim``,
 ``draw``: the benchmark seed, ``seed``: the unlearning seed, ``value``; ``reference`` for
 ratio statistics), and ``evaluate`` turns it into verdicts: the claim's statistic over
-runs with a 95% interval from a stratified bootstrap (draws as strata, runs resampled
-within them, a fixed random state; ``stats.stratified_bootstrap``), and holds / fails /
-inconclusive by where the interval lies against the threshold (``stats.verdict``). A
-value of NaN is a run that has no value (counted in ``n_runs``, not in ``n_finished``);
-how a diverged run counts is the measuring code's choice, said in ``quantity``.
+runs with a 95% interval, and holds / fails / inconclusive by where the interval lies
+against the threshold (``stats.verdict``). The interval treats benchmark draws as a
+random effect: over several draws it is over the draw means (a mean: the t interval's
+form with a quantile calibrated to cover skewed runs too, ``stats.estimate_mean``; a
+std ratio: a t interval on the draws' log ratios, ``stats.estimate_std_ratio``); within
+one draw it is over the seeds and the verdict is noted "one draw"; one run gives no
+interval (inconclusive, and the note says so); exact statistics are their own interval
+(``stats.exact_minimum``). ``benchmarks/coverage.py`` shows their coverage. A value of
+NaN is a run that has no value (counted in ``n_runs``, not in ``n_finished``); how a
+diverged run counts is the measuring code's choice, said in ``quantity``.
 
 ``for_sidecar`` writes a figure's own claims with every run's value, so that the
 scorecard (``python -m nbutils scorecard``) can pool the same claims over several
-benchmark draws and evaluate them again, draws as strata.
+benchmark draws and evaluate them again, draws as a random effect.
 
 Also here, the formatting every sidecar shares: ``finite_claims`` (NaN becomes words),
 ``finite_or`` and ``method_summary``.
@@ -62,32 +67,12 @@ class Claim:
         stats.verdict(0.0, 0.0, self.threshold, self.direction)  # checks the direction
 
 
-def _mean(values: np.ndarray, strata: np.ndarray) -> float:
-    return float(np.mean(values[:, 0]))
-
-
-def _all(values: np.ndarray, strata: np.ndarray) -> float:
-    """For "for every ..." statements over exact (noise-free) units: the smallest value."""
-    return float(np.min(values[:, 0]))
-
-
-def _std_ratio(values: np.ndarray, strata: np.ndarray) -> float:
-    """Mean over draws of np.std (ddof 0, DualOptim's parse_result) of ``value`` over
-    seeds, divided by the same of ``reference`` (paired: resampled together). Undefined
-    (NaN) when the reference does not vary: a bootstrap resample that drew one seed
-    over and over has no spread to compare with, and is left out of the interval."""
-    groups = [values[strata == s] for s in dict.fromkeys(strata.tolist())]
-    own = np.mean([g[:, 0].std() for g in groups])
-    reference = np.mean([g[:, 1].std() for g in groups])
-    return float(own / reference) if reference > 0 else math.nan
-
-
-STATISTICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "mean": _mean,
-    "all": _all,
-    "std_ratio": _std_ratio,
+# statistic -> estimator (runs (n, c) finite, the value first; draws (n,); over_draws)
+STATISTICS: dict[str, Callable[..., stats.Estimate]] = {
+    "mean": stats.estimate_mean,
+    "all": stats.exact_minimum,  # "for every ..." over exact (noise-free) units: the smallest
+    "std_ratio": stats.estimate_std_ratio,
 }
-EXACT = ("all",)  # statistics of noise-free units: the interval is the point
 
 
 def _c(*args, **kwargs) -> Claim:
@@ -636,11 +621,19 @@ def measurement(claim_id: str, draw: int, values, seeds=None, references=None) -
     return rows
 
 
-def evaluate(measurements: pd.DataFrame) -> pd.DataFrame:
+def evaluate(measurements: pd.DataFrame, over_draws: bool = False) -> pd.DataFrame:
     """One row per claim of ``measurements``: the registry's fields, ``value`` (the
-    claim's statistic over runs), ``low``/``high`` (95% stratified bootstrap interval;
-    the point itself for exact statistics), ``n_runs``, ``n_finished`` (runs with a
-    value), ``n_draws`` and ``verdict``."""
+    claim's statistic over runs: over several draws, the mean of the draw means, or the
+    geometric mean of the draws' std ratios), ``low``/``high`` (its 95% interval, NaN
+    where there is none), ``interval`` (the method: a calibrated t over the draw means or
+    over one draw's seeds, a t on log std ratios over draws, a calibrated F over one
+    draw's seeds, "exact" for exact statistics), ``note`` (what limits the verdict: "one
+    draw", "one run: no interval", ...; "" when nothing does), ``n_runs``,
+    ``n_finished`` (runs with a value), ``n_draws`` and ``verdict``. With
+    ``over_draws`` (the scorecard's pooled column) the interval must cover another
+    benchmark draw: a claim measured on one draw has none there (inconclusive, "one
+    draw: no interval over draws"). See ``stats.estimate_mean``,
+    ``stats.estimate_std_ratio`` and ``stats.exact_minimum``."""
     rows = []
     for claim_id, part in measurements.groupby("claim", sort=False):
         spec = claim(claim_id)
@@ -648,25 +641,22 @@ def evaluate(measurements: pd.DataFrame) -> pd.DataFrame:
         columns = ["value", "reference"] if paired else ["value"]
         table = part[columns].to_numpy(dtype=float)
         finite = np.isfinite(table).all(axis=1)
-        strata = part["draw"].to_numpy()
-        statistic = STATISTICS[spec.statistic]
-        if not finite.any():
-            point = low = high = math.nan
-        elif spec.statistic in EXACT:
-            point = statistic(table[finite], strata[finite])
-            low = high = point
-        else:
-            point, low, high = stats.stratified_bootstrap(table[finite], strata[finite], statistic)
+        draws = part["draw"].to_numpy()
+        estimate = STATISTICS[spec.statistic](table[finite], draws[finite], over_draws)
         rows.append(
             {
                 **asdict(spec),
-                "value": point,
-                "low": low,
-                "high": high,
+                "value": estimate.value,
+                "low": estimate.low,
+                "high": estimate.high,
+                "interval": estimate.interval,
+                "note": estimate.note,
                 "n_runs": len(part),
                 "n_finished": int(finite.sum()),
                 "n_draws": int(part["draw"].nunique()),
-                "verdict": stats.verdict(low, high, spec.threshold, spec.direction),
+                "verdict": stats.verdict(
+                    estimate.low, estimate.high, spec.threshold, spec.direction
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -680,7 +670,8 @@ def threshold_text(direction: str, threshold: float) -> str:
 def verdict_table(verdicts: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """``evaluate``'s verdicts as every notebook prints them, by claim id: evidence first
     and sanity checks (true by construction, never evidence) apart, each with its kind,
-    setting, value and 95% interval, threshold, runs (finished/all) and verdict."""
+    setting, value and 95% interval, threshold, runs (finished/all), verdict and note
+    ("one draw", "one run: no interval", ...)."""
 
     def number(x) -> str:
         return f"{x:.{digits}g}" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
@@ -699,16 +690,20 @@ def verdict_table(verdicts: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
             "threshold": [threshold_text(d, t) for d, t in zip(v["direction"], v["threshold"])],
             "runs": [f"{f}/{n}" for f, n in zip(v["n_finished"], v["n_runs"])],
             "verdict": v["verdict"],
+            "note": v["note"] if "note" in v else "",
         }
     ).set_index("claim")
 
 
 def for_sidecar(verdicts: pd.DataFrame, measurements: pd.DataFrame, ids: list[str]) -> dict:
-    """The claims a figure shows, as its sidecar carries them: per id the verdict row and
-    every run's value (``runs``), which the scorecard pools over draws."""
+    """The claims a figure shows, as its sidecar carries them: per id the verdict row (a
+    value without an interval has ``low``/``high`` None, its note says why) and every
+    run's value (``runs``), which the scorecard pools over draws."""
     out = {}
     for claim_id in ids:
         row = verdicts[verdicts["id"] == claim_id].iloc[0].to_dict()
+        if math.isfinite(row["value"]) and not math.isfinite(row["low"]):
+            row["low"] = row["high"] = None  # no interval: the note says why
         runs = measurements[measurements["claim"] == claim_id].drop(columns="claim")
         out[claim_id] = {**row, "runs": runs.to_dict(orient="records")}
     return finite_claims(out)

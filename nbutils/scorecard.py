@@ -3,12 +3,14 @@
 ``python -m nbutils scorecard`` runs the verdict notebooks once per draw (``--seed`` =
 the draw: another benchmark, another target, other unlearning and tuning seeds),
 collects each figure sidecar's claims (every run's value), and evaluates every claim per
-draw and pooled over the draws (draws as strata of the stratified bootstrap:
-``claims.evaluate``). A notebook that fails on a draw is reported as failed there; the
-other draws are still reported; with ``--collect`` (nothing run, the sidecars taken as
-they are) a notebook none of whose sidecars is in the draw's folder is reported as not
-run. Written: ``scorecard.json`` (everything), ``scorecard.md`` (the table, grouped by
-source, sanity checks apart) and ``scorecard.png`` (claims x draws, coloured by verdict).
+draw (an interval over its seeds) and pooled over the draws (draws as a random effect:
+an interval over the draw means; a claim measured on one draw has none there, and says
+"one draw": ``claims.evaluate`` with ``over_draws``). A notebook that fails on a draw is
+reported as failed there; the other draws are still reported; with ``--collect``
+(nothing run, the sidecars taken as they are) a notebook none of whose sidecars is in the
+draw's folder is reported as not run. Written: ``scorecard.json`` (everything),
+``scorecard.md`` (the table, grouped by source, sanity checks apart) and
+``scorecard.png`` (claims x draws, coloured by verdict).
 
 What is pooled: a notebook's runs on a draw count only when every figure of the notebook
 has its sidecar there, readable, of the draw's seed, of the scorecard's size (smoke or
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import catalog, claims, figures
+from . import catalog, claims, figures, stats
 from .core import paths, runtime
 from .core.jsonio import atomic_write, to_jsonable
 
@@ -256,10 +258,10 @@ def build(
             if part is None or part.empty:
                 entry["draws"][draw] = {"not_measured": "its notebook ran without measuring it"}
                 continue
-            entry["draws"][draw] = _verdict_fields(claims.evaluate(part).iloc[0])
+            entry["draws"][draw] = _verdict_fields(claims.evaluate(part).iloc[0], per_draw=True)
         pooled = mine if mine is not None and len(mine) else None
         entry["pooled"] = (
-            _verdict_fields(claims.evaluate(pooled).iloc[0])
+            _verdict_fields(claims.evaluate(pooled, over_draws=True).iloc[0])
             if pooled is not None
             else {"failed": "not measured on any draw"}
         )
@@ -272,9 +274,16 @@ def _excluded_draws(stem: str, failed: dict[int, dict], not_run: dict[int, dict]
     return [d for reasons in (failed, not_run) for d, stems in reasons.items() if stem in stems]
 
 
-def _verdict_fields(row: pd.Series) -> dict:
-    keys = ("value", "low", "high", "verdict", "n_runs", "n_finished", "n_draws")
-    return {k: row[k] for k in keys}
+def _verdict_fields(row: pd.Series, per_draw: bool = False) -> dict:
+    """A cell of the scorecard from an ``evaluate`` row: ``low``/``high`` None where there
+    is no interval (the note says why); a draw's own cell leaves out the note "one draw"
+    (every draw's cell is one draw)."""
+    keys = ("value", "low", "high", "verdict", "interval", "n_runs", "n_finished", "n_draws")
+    cell = {k: row[k] for k in keys}
+    if not math.isfinite(cell["low"]):
+        cell["low"] = cell["high"] = None
+    notes = [n for n in row["note"].split("; ") if n and not (per_draw and n == stats.ONE_DRAW)]
+    return {**cell, "note": "; ".join(notes)}
 
 
 def cell_verdict(cell: dict) -> str:
@@ -286,7 +295,9 @@ def cell_verdict(cell: dict) -> str:
     return "not run" if "not_run" in cell or "not_measured" in cell else cell["verdict"]
 
 
-def cell_text(cell: dict, digits: int = 3) -> str:
+def cell_text(cell: dict, digits: int = 3, before_note: str = " ") -> str:
+    """A cell as the table writes it: value [interval] verdict, then the note in
+    parentheses after ``before_note`` (the plot starts it on a new line)."""
     if "not_run" in cell:
         return "not run"
     if "not_measured" in cell:
@@ -294,10 +305,11 @@ def cell_text(cell: dict, digits: int = 3) -> str:
     if "failed" in cell:
         return f"failed: {cell['failed']}"
     value, low, high = cell["value"], cell["low"], cell["high"]
+    note = f"{before_note}({cell['note']})" if cell.get("note") else ""
     if not math.isfinite(value):
-        return f"no value ({cell['verdict']})"
-    interval = "" if low == high else f" [{low:.{digits}g}, {high:.{digits}g}]"
-    return f"{value:.{digits}g}{interval} {cell['verdict']}"
+        return f"no value ({cell['verdict']}){note}"
+    interval = "" if low is None or low == high else f" [{low:.{digits}g}, {high:.{digits}g}]"
+    return f"{value:.{digits}g}{interval} {cell['verdict']}{note}"
 
 
 def markdown(rows: list[dict], draws: list[int]) -> str:
@@ -355,7 +367,8 @@ def plot(rows: list[dict], draws: list[int]):
                     hatch="//" if r["kind"] == "sanity" else None,
                 )
             )
-            ax.text(j + 0.5, i + 0.5, cell_text(cell, 2), ha="center", va="center", fontsize=6)
+            text = cell_text(cell, 2, before_note="\n")
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=6)
     ax.set(xlim=(0, len(columns)), ylim=(len(ordered), 0))
     ax.set_xticks([j + 0.5 for j in range(len(columns))], columns)
     ax.set_yticks([i + 0.5 for i in range(len(ordered))], [r["id"] for r in ordered], fontsize=6)

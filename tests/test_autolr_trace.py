@@ -134,7 +134,7 @@ def test_timed_overhead_flips_and_the_count_is_a_sanity_check():
     claim_id = "ngdiff.appc1.autolr_overhead_below_10_percent"
     assert rows.value.tolist() == pytest.approx([0.03, 0.04, 0.04])
     assert verdict(rows, claim_id) == "holds"
-    costly = timing([0.10, 0.20, 0.15], [0.13, 0.25, 0.2])
+    costly = timing([0.10, 0.20, 0.15], [0.13, 0.262, 0.195])  # 30-31% overhead
     assert verdict(S.measure_timed_overhead(costly, 0), claim_id) == "fails"
     counted = "ngdiff.appc1.autolr_counted_forwards"
     assert claims.claim(counted).kind == "sanity"
@@ -164,7 +164,7 @@ def test_forget_gradient_growth_flips():
     rows = S.measure_forget_gradient_growth(growing, draw=0)
     assert rows.value.tolist() == [20.0, 21.0, 22.0]
     assert verdict(rows, "ngdiff.fig7.forget_gradient_grows") == "holds"
-    flat = [run(s, [1.0, 1.5, 2.0 + s], [1e-4] * 3, 1e-4) for s in range(3)]
+    flat = [run(s, [1.0, 1.5, 2.0 + s / 10], [1e-4] * 3, 1e-4) for s in range(3)]
     rows = S.measure_forget_gradient_growth(flat, 0)
     assert verdict(rows, "ngdiff.fig7.forget_gradient_grows") == "fails"
 

@@ -88,14 +88,45 @@ def test_sidecar_round_trip_pools_draws():
     ids = ["ngdiff.table1.ngdiff_autolr_forgets", "ngdiff.table1.gdiff09_fails_to_forget"]
     measurements = pd.concat(
         [
-            claims.measurement(ids[0], 0, [0.01, 0.05], seeds=[0, 1]),
+            claims.measurement(ids[0], 0, [0.01, 0.011], seeds=[0, 1]),
             claims.measurement(ids[1], 0, [0.9, math.nan], seeds=[0, 1]),
         ]
     )
     sidecar = claims.for_sidecar(claims.evaluate(measurements), measurements, ids)
     assert sidecar[ids[0]]["verdict"] == "holds" and len(sidecar[ids[1]]["runs"]) == 2
+    # one finished run: no interval (None in the sidecar), and the note says why
+    assert sidecar[ids[1]]["low"] is None and sidecar[ids[1]]["high"] is None
+    assert sidecar[ids[1]]["note"] == "one run: no interval; one draw"
     back = claims.runs_of({**sidecar, "n_seeds": 2})
     pd.testing.assert_frame_equal(
         claims.evaluate(back)[["id", "value", "n_runs", "n_finished"]],
         claims.evaluate(measurements)[["id", "value", "n_runs", "n_finished"]],
     )
+
+
+def test_a_claim_measured_on_one_draw_says_so_and_one_run_says_it_has_no_interval():
+    forgets = "ngdiff.table1.ngdiff_autolr_forgets"
+    memorizes = "ngdiff.sec5_1.no_unlearn_memorizes"  # one fine-tuned model per draw
+    rows = pd.concat(
+        [
+            claims.measurement(forgets, 0, [0.01, 0.012, 0.011]),
+            claims.measurement(memorizes, 0, [1.0]),
+        ]
+    )
+    verdicts = claims.evaluate(rows).set_index("id")
+    assert verdicts.loc[forgets, "verdict"] == "holds"
+    assert verdicts.loc[forgets, "interval"] == "calibrated t, 3 seeds"
+    assert verdicts.loc[memorizes, "verdict"] == "inconclusive"
+    table = claims.verdict_table(verdicts.reset_index())
+    assert table.loc[forgets, "note"] == "one draw"
+    assert table.loc[memorizes, "note"] == "one run: no interval; one draw"
+    assert table.loc[memorizes, "value [95% interval]"] == "1 [n/a, n/a]"
+    # an interval that must cover another benchmark draw: none from one draw
+    pooled = claims.evaluate(rows, over_draws=True).set_index("id")
+    assert pooled.loc[forgets, "verdict"] == "inconclusive"
+    assert pooled.loc[forgets, "note"] == "one draw: no interval over draws"
+    # three draws of one run each: an interval over the draws, no note
+    three = pd.concat([claims.measurement(memorizes, d, [v]) for d, v in enumerate([1, 0.995, 1])])
+    row = claims.evaluate(three, over_draws=True).iloc[0]
+    assert row["interval"] == "calibrated t, 3 draw means" and row["note"] == ""
+    assert row["verdict"] == "holds"  # at least 0.95: 0.9983 -+ 13.6 x 0.0029 / sqrt(3)

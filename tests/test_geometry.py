@@ -410,8 +410,8 @@ def test_theorem5_claims_are_per_ngdiff_run_and_flip():
     convex = good.assign(curvature_forget=1.0)
     verdicts = claims.evaluate(G.measure_theorem5(convex, 1)).set_index("id")["verdict"]
     assert verdicts[G.THM5_PART2] == "holds"
-    # L_F falls along d at most steps (part 1 broken) and the curvature is negative
-    bad = _walks([-1, -1, -1, -1], [-1, -1, 1, -1], [-1, -1, 1, -1], [1, 1, 1, 1], [0, 0, 1, 1])
+    # L_F falls along d at every step (part 1 broken) and the curvature is negative
+    bad = _walks([-1, -1, -1, -1], [-1] * 4, [-1] * 4, [1, 1, 1, 1], [0, 0, 1, 1])
     verdicts = claims.evaluate(G.measure_theorem5(bad, 1)).set_index("id")["verdict"]
     assert verdicts[G.THM5_PART1] == "fails" and verdicts[G.THM5_PART2] == "fails"
 

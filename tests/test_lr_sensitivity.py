@@ -85,9 +85,9 @@ def test_gdiff_spread_counts_a_diverged_run_as_destroyed_and_flips():
     assert spread.tolist() == [1.0, 1.0, 1.0]
     rows = S.measure_gdiff_sensitivity(sensitive, "adam", draw=0)
     assert verdict(rows, "ngdiff.fig6.gdiff_sensitive_to_rate.adam") == "holds"
-    flat = sensitive.assign(rouge_retain=[1.0, 0.9, 0.95, 0.8, 0.85, 0.8], diverged_at=None)
+    flat = sensitive.assign(rouge_retain=[1.0, 0.95, 0.95, 0.8, 0.8, 0.75], diverged_at=None)
     rows = S.measure_gdiff_sensitivity(flat, "adam", draw=0)
-    assert rows.value.tolist() == pytest.approx([0.2, 0.05, 0.15])
+    assert rows.value.tolist() == pytest.approx([0.2, 0.15, 0.2])
     assert verdict(rows, "ngdiff.fig6.gdiff_sensitive_to_rate.adam") == "fails"
 
 
@@ -109,7 +109,7 @@ def test_autolr_forgets_flips_and_a_diverged_run_has_no_value():
     rows = S.measure_autolr_forgets(good, "sgd", 0, start=0.1)
     assert rows.value.tolist() == [0.01, 0.02, 0.0]
     assert verdict(rows, "ngdiff.fig5.autolr_forgets.sgd") == "holds"
-    bad = autolr_finals([0.3, 0.4, 0.35], [0.8] * 3, [0.0] * 3, [0.6] * 3)
+    bad = autolr_finals([0.3, 0.32, 0.31], [0.8] * 3, [0.0] * 3, [0.6] * 3)
     assert (
         verdict(S.measure_autolr_forgets(bad, "sgd", 0, 0.1), "ngdiff.fig5.autolr_forgets.sgd")
         == "fails"
@@ -121,9 +121,9 @@ def test_autolr_forgets_flips_and_a_diverged_run_has_no_value():
 
 
 def test_autolr_beats_the_best_fixed_rate_only_when_it_forgets():
-    wins = autolr_finals([0.0] * 3, [0.75, 0.74, 0.76], [0.05] * 3, [0.62, 0.63, 0.6])
+    wins = autolr_finals([0.0] * 3, [0.75, 0.75, 0.74], [0.05] * 3, [0.62, 0.63, 0.6])
     rows = S.measure_autolr_beats_best_fixed(wins, "adam", 0, start=0.1, best=0.3)
-    assert rows.value.tolist() == pytest.approx([0.13, 0.11, 0.16])
+    assert rows.value.tolist() == pytest.approx([0.13, 0.12, 0.14])
     claim_id = "ngdiff.fig5.autolr_beats_best_fixed_rate.adam"
     assert verdict(rows, claim_id) == "holds"
     # the same utilities, but AutoLR does not forget: its ROUGE_R counts 0

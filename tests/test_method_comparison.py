@@ -424,10 +424,11 @@ def test_verdicts_by_optimizer_sets_each_optimizers_verdict_side_by_side():
             )
         )
 
-    adam = judged([0.01, 0.02, 0.03], [0.5, 0.6, 0.7])  # forgets holds; GDiff-0.9 holds
-    sgd = judged([0.5, 0.6, 0.7], [0.4, 0.5, 0.6])  # forgets fails; GDiff-0.9 holds
+    adam = judged([0.01, 0.015, 0.02], [0.5, 0.52, 0.51])  # forgets holds; GDiff-0.9 holds
+    sgd = judged([0.5, 0.52, 0.51], [0.4, 0.42, 0.41])  # forgets fails; GDiff-0.9 holds
     table = comparison.verdicts_by_optimizer({"adam": adam, "sgd": sgd})
     adam_name, sgd_name = comparison.SETTINGS["adam"], comparison.SETTINGS["sgd"]
     assert table.loc[forgets, (adam_name, "verdict")] == "holds"
     assert table.loc[forgets, (sgd_name, "verdict")] == "fails"
+    assert table.loc[gdiff09, (sgd_name, "verdict")] == "holds"
     assert table[("", "same verdict")].to_dict() == {forgets: False, gdiff09: True}

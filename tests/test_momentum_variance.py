@@ -353,11 +353,11 @@ def test_simulated_claim_holds_at_the_default_and_fails_where_decoupled_diverges
     assert claims.evaluate(bad).iloc[0]["verdict"] == "fails"
 
 
-def test_std_ratio_leaves_out_resamples_without_reference_spread():
+def test_std_ratio_has_no_value_without_reference_spread():
     from nbutils import claims
 
     values = np.array([[0.5, 0.2], [0.6, 0.2]])
-    assert np.isnan(claims.STATISTICS["std_ratio"](values, np.zeros(2)))
+    assert np.isnan(claims.STATISTICS["std_ratio"](values, np.zeros(2)).value)
     rows = claims.measurement(
         "dualoptim.slides.dualoptim_more_stable.1to5", 0, [0.5, 0.6], references=[0.2, 0.9]
     )

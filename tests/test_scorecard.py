@@ -47,32 +47,38 @@ def collect_draws(folders: dict, failed: dict, smoke=False):
     return scorecard.pool_one_commit(per_draw, failed)
 
 
-def test_claims_are_pooled_over_draws_with_draws_as_strata(tmp_path):
-    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01, 0.02, 0.03], GDIFF09: [0.9, 0.8, 0.7]})
-    write_sidecars(tmp_path / "d1", 1, {FORGETS: [0.5, 0.4, 0.6], GDIFF09: [0.9, 0.9, 0.9]})
+def test_claims_are_pooled_over_draws_with_draws_as_a_random_effect(tmp_path):
+    low, high = [0.01, 0.015, 0.02], [0.5, 0.45, 0.55]
+    write_sidecars(tmp_path / "d0", 0, {FORGETS: low, GDIFF09: [0.9, 0.8, 0.7]})
+    write_sidecars(tmp_path / "d1", 1, {FORGETS: high, GDIFF09: [0.9, 0.9, 0.9]})
+    write_sidecars(tmp_path / "d2", 2, {FORGETS: low, GDIFF09: [0.85, 0.85, 0.85]})
     per_draw = [
-        scorecard.collect(0, tmp_path / "d0", ["06_method_comparison"], {}),
-        scorecard.collect(1, tmp_path / "d1", ["06_method_comparison"], {}),
+        scorecard.collect(d, tmp_path / f"d{d}", ["06_method_comparison"], {}) for d in (0, 1, 2)
     ]
-    rows = {r["id"]: r for r in scorecard.build(per_draw, [FORGETS, GDIFF09], [0, 1], {})}
+    rows = {r["id"]: r for r in scorecard.build(per_draw, [FORGETS, GDIFF09], [0, 1, 2], {})}
     forgets = rows[FORGETS]
     assert forgets["draws"][0]["verdict"] == "holds" and forgets["draws"][1]["verdict"] == "fails"
-    assert forgets["pooled"]["n_draws"] == 2 and forgets["pooled"]["n_runs"] == 6
-    assert forgets["pooled"]["value"] == pytest.approx(0.26)
-    assert forgets["pooled"]["verdict"] != "holds"  # draw 1 overturns draw 0
+    assert forgets["pooled"]["n_draws"] == 3 and forgets["pooled"]["n_runs"] == 9
+    assert forgets["pooled"]["value"] == pytest.approx((0.015 + 0.5 + 0.015) / 3)
+    assert forgets["pooled"]["interval"] == "calibrated t, 3 draw means"
+    assert forgets["pooled"]["verdict"] != "holds"  # draw 1 overturns draws 0 and 2
     assert rows[GDIFF09]["pooled"]["verdict"] == "holds"
+    assert forgets["draws"][0]["note"] == ""  # a draw's own cell need not say "one draw"
 
 
 def test_a_failed_draw_is_reported_and_the_others_kept(tmp_path):
-    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01, 0.02]})
+    write_sidecars(tmp_path / "d0", 0, {FORGETS: [0.01, 0.011]})
     failed = {0: {}, 1: {"06_method_comparison": "notebook 06 failed in cell 7"}}
     per_draw = [scorecard.collect(0, tmp_path / "d0", ["06_method_comparison"], failed[0])]
     per_draw.append(scorecard.collect(1, tmp_path / "nowhere", ["06_method_comparison"], failed[1]))
     (row,) = scorecard.build(per_draw, [FORGETS], [0, 1], failed)
     assert row["draws"][1] == {"failed": "notebook 06 failed in cell 7"}
     assert row["draws"][0]["verdict"] == "holds" and row["pooled"]["n_draws"] == 1
+    # pooled over the one draw left: no interval covers another draw
+    assert row["pooled"]["verdict"] == "inconclusive" and row["pooled"]["low"] is None
     text = scorecard.markdown([row], [0, 1])
     assert "failed: notebook 06 failed in cell 7" in text and FORGETS in text
+    assert "0.0105 inconclusive (one draw: no interval over draws)" in text
 
 
 def test_a_claim_its_notebook_did_not_measure_on_a_draw_is_not_a_failure(tmp_path):
