@@ -251,4 +251,8 @@ def test_timed_pairs_on_the_smoke_target(small_bench, small_target):
     assert (out.steps == 10).all() and (out.seconds > 0).all()
     per_seed = S.timing_per_seed(out)
     assert per_seed["extra_forwards"].tolist() == [0.2]  # 1 update x 2 probes / 10 steps
-    assert np.isfinite(per_seed["overhead"]).all()
+    # overhead: AutoLR's mean seconds per step over the fixed rate's, minus 1
+    per_step = out.seconds / out.steps
+    assert out.seconds_per_step.tolist() == pytest.approx(per_step.tolist())
+    mean = per_step.groupby(out.rule).mean()
+    assert per_seed["overhead"].tolist() == pytest.approx([mean["AutoLR"] / mean["fixed"] - 1])

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -87,23 +88,62 @@ def test_gdiff_leaves_the_green_region_on_a_constructed_case():
     assert D.satisfies_eq7(g_r, g_f, D.direction("ngdiff", g_r, g_f).d)
 
 
+# Small gradients as a model's (a vector and a 1x1 matrix), flat: g_R = (3, 0, 4)
+# (||g_R|| = 5) with a forget gradient that conflicts with it (g_R.g_F = 11 > 0) and one
+# that does not (g_R.g_F = -5 < 0).
+RETAIN = np.array([3.0, 0.0, 4.0])
+FORGET = {"conflict": np.array([1.0, 2.0, 2.0]), "no_conflict": np.array([1.0, -2.0, -2.0])}
+LOSSES = dict(loss_retain=0.7, loss_forget=2.0)
+RLW_SEED = 7
+
+
+def as_grads(v: np.ndarray) -> list[torch.Tensor]:
+    return [torch.tensor(v[:2]), torch.tensor(v[2:]).reshape(1, 1)]
+
+
+def project(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """PCGrad's projection of task a onto the normal plane of task b."""
+    return a - (a @ b) / (b @ b) * b
+
+
+def direction_by_hand(rule: str, r: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """d of each rule from the formulas of NOTES.md (paper Sec. 3.2), in numpy."""
+    if rule == "gd":
+        return r
+    if rule == "ga":
+        return -f
+    if rule == "gdiff":  # c = 0.3
+        return 0.3 * r - 0.7 * f
+    if rule == "lossnorm":
+        return r / LOSSES["loss_retain"] - f / LOSSES["loss_forget"]
+    if rule == "rlw":  # l1, l2 ~ N(0, 1): the generator's first two (float64) normals
+        gen = torch.Generator().manual_seed(RLW_SEED)
+        l1, l2 = torch.randn(2, generator=gen, dtype=torch.float64).tolist()
+        c = math.exp(l1) / (math.exp(l1) + math.exp(l2))
+        return c * r - (1 - c) * f
+    conflict = r @ -f < 0  # the tasks are g_R and -g_F
+    if rule == "pcgrad":  # Yu et al.: project both when they conflict, then sum
+        return project(r, -f) + project(-f, r) if conflict else r - f
+    if rule == "pcgrad_paper":  # the paper's form: only -g_F is projected
+        return r + project(-f, r) if conflict else r - f
+    if rule == "imtlg":
+        u = f / np.linalg.norm(f) - r / np.linalg.norm(r)
+        c = (f @ u) / ((f - r) @ u)
+        return c * r - (1 - c) * f
+    if rule == "ngdiff":
+        return r / np.linalg.norm(r) - f / np.linalg.norm(f)
+    raise AssertionError(f"no hand formula for {rule}")
+
+
+@pytest.mark.parametrize("case", sorted(FORGET))
 @pytest.mark.parametrize("rule", sorted(D.RULES))
-def test_each_rule_is_the_scalarization_of_its_implied_c(rule):
-    gen = torch.Generator().manual_seed(1)
-    g_r = [
-        torch.randn(7, generator=gen, dtype=torch.float64),
-        torch.randn(2, 3, generator=gen, dtype=torch.float64),
-    ]
-    g_f = [
-        torch.randn(7, generator=gen, dtype=torch.float64),
-        torch.randn(2, 3, generator=gen, dtype=torch.float64),
-    ]
+def test_each_rule_forms_the_direction_of_its_formula(rule, case):
+    r, f = RETAIN, FORGET[case]
     options = {"c": 0.3} if rule == "gdiff" else {}
-    out = D.direction(rule, g_r, g_f, loss_retain=0.7, loss_forget=2.0, generator=gen, **options)
-    c, scale = out.implied_c, out.weights.retain + out.weights.forget
-    assert 0 <= c <= 1 and scale > 0
-    for d, r, f in zip(out.d, g_r, g_f):  # d = scale * (c g_R - (1 - c) g_F), Eq. 5
-        torch.testing.assert_close(d, scale * (c * r - (1 - c) * f))
+    gen = torch.Generator().manual_seed(RLW_SEED)
+    out = D.direction(rule, as_grads(r), as_grads(f), generator=gen, **LOSSES, **options)
+    got = torch.cat([x.reshape(-1) for x in out.d]).numpy()
+    np.testing.assert_allclose(got, direction_by_hand(rule, r, f), rtol=1e-12, atol=1e-12)
 
 
 def test_known_implied_c_values():

@@ -68,7 +68,11 @@ def test_truth_ratio_is_scored_at_the_final_evaluation_only(small_bench, small_t
 
 def test_evaluate_target_gives_the_per_question_values(small_bench, small_target):
     numbers = X.evaluate_target(small_target, small_bench, CURVES)
-    assert len(numbers["truth_ratio_forget_values"]) > 0
+    values = np.array(numbers["truth_ratio_forget_values"])
+    assert len(values) == len(small_bench.forget)  # one per forget question
+    # the forget summary is TOFU's mean(min(TR, 1/TR)) over exactly these values
+    summary = np.minimum(values, 1 / values).mean()
+    assert numbers["truth_ratio_forget"] == pytest.approx(summary, rel=1e-6)
     plain = metrics.evaluate(
         small_target.model, small_target.tokenizer, small_bench, retain_limit=10, max_new_tokens=8
     )

@@ -198,13 +198,62 @@ def test_colors_follow_the_collection():
     assert style.color("something else") == style.OTHER
 
 
-def test_plot_helpers_draw_without_error():
-    frame = sweep_and_methods()
-    table = comparison.method_table(frame, REFERENCE)
+# What the bars and arrows of sweep_and_methods() must show, by hand from its rows (one
+# seed: the means are the rows; Utility relative to No-unlearn's ROUGE_R 0.8).
+SHOWN = {
+    "verbmem": [1.0, 0.8, 0.4, 0.0, 0.0, 0.5],
+    "utility_rel": [1.0, 1.25, 0.75, 0.25, 1.125, 0.625],
+    "truth_ratio": [0.4, 0.4, 0.3, 0.1, 0.4, 0.3],
+}
+THRESHOLDS = {"verbmem": 0.1, "utility_rel": 0.7, "truth_ratio": 0.7 * 0.4}
+PASSING = {  # the cells that pass the paper's rule: their bars are edged black
+    "verbmem": ["GDiff-0", "NGDiff"],
+    "utility_rel": ["No-unlearn", "GDiff-1", "GDiff-0.5", "NGDiff"],
+    "truth_ratio": ["No-unlearn", "GDiff-1", "GDiff-0.5", "NGDiff", "LossNorm"],
+}
+SHOWN_LABELS = ["No-unlearn", "GDiff-1", "GDiff-0.5", "GDiff-0", "NGDiff", "LossNorm"]
+
+
+def dashed_levels(ax) -> list[list[float]]:
+    return [list(line.get_ydata()) for line in ax.get_lines() if line.get_linestyle() == "--"]
+
+
+def test_method_bars_show_the_tables_means_thresholds_and_passing_cells():
+    table = comparison.method_table(sweep_and_methods(), REFERENCE)
     fig, axes = plt.subplots(1, 3)
-    comparison.plot_method_bars(axes, table, metrics=("verbmem", "utility_rel", "truth_ratio"))
-    comparison.plot_autolr_arrows(axes, table, table)
-    plt.close("all")
+    comparison.plot_method_bars(axes, table, metrics=tuple(SHOWN))
+    for ax, m in zip(axes, SHOWN):
+        assert [t.get_text() for t in ax.get_xticklabels()] == SHOWN_LABELS
+        assert [bar.get_height() for bar in ax.patches] == pytest.approx(SHOWN[m])
+        edged = [label for label, bar in zip(SHOWN_LABELS, ax.patches)
+                 if bar.get_edgecolor() == (0, 0, 0, 1)]  # fmt: skip
+        assert edged == PASSING[m]
+        assert dashed_levels(ax) == [pytest.approx([THRESHOLDS[m]] * 2)]
+        # a tick over each passing method's bar (not over No-unlearn's)
+        ticks = [SHOWN_LABELS[round(t.get_position()[0])] for t in ax.texts if t.get_text() == "✓"]
+        assert ticks == [label for label in PASSING[m] if label != "No-unlearn"]
+    plt.close(fig)
+
+
+def test_autolr_arrows_go_from_the_mean_without_to_the_mean_with():
+    frame = sweep_and_methods()
+    without = comparison.method_table(frame, REFERENCE)
+    halved = frame.assign(rouge_forget=frame.rouge_forget / 2)  # AutoLR halves Verbmem
+    with_autolr = comparison.method_table(halved, REFERENCE)
+    fig, axes = plt.subplots(1, 3)
+    comparison.plot_autolr_arrows(axes, without, with_autolr)
+    for ax, m in zip(axes, SHOWN):
+        assert [t.get_text() for t in ax.get_xticklabels()] == SHOWN_LABELS[1:]  # no reference
+        before = SHOWN[m][1:]
+        after = [v / 2 for v in before] if m == "verbmem" else before
+        lines = ax.get_lines()
+        circles = [tuple(line.get_xydata()[0]) for line in lines if line.get_marker() == "o"]
+        assert circles == [pytest.approx((i, v)) for i, v in enumerate(before)]
+        arrows = [(*a.xyann, *a.xy) for a in ax.texts if hasattr(a, "xyann")]  # tail, head
+        expected = [(i, a, i, b) for i, (a, b) in enumerate(zip(before, after))]
+        assert arrows == [pytest.approx(arrow) for arrow in expected]
+        assert dashed_levels(ax) == [pytest.approx([THRESHOLDS[m]] * 2)]
+    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- issue 15/16

@@ -1,14 +1,18 @@
 """NGDiff's Algorithm 1 on a language model: history, determinism, Eq. 7 on real steps,
 AutoLR, NPO, the NaN guard, the joint step on any loss, visits, decoupled states."""
 
+import copy
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import torch
 
+from nbutils.core.batches import answer_loss
 from nbutils.engine import lm, methods, optim
 from nbutils.engine.autolr import AutoLR
+from nbutils.engine.gradients import trainable
 from nbutils.engine.unlearner import Unlearner
 
 STEP_COLUMNS = {
@@ -94,10 +98,52 @@ def test_npo_starts_at_2_log_2_over_beta(small_bench, small_target):
     assert h.implied_c.iloc[0] == pytest.approx(0.5)
 
 
-def test_adam_and_momentum_paths_run(small_bench, small_target):
-    for optimizer in ("adam", "sgd"):
-        h = go(small_target, small_bench, optimizer=optimizer, lr=1e-3).history
-        assert math.isfinite(h.rouge_forget.iloc[-1])
+def ngdiff_by_hand(ctx, seen: dict) -> dict:
+    """A visit at theta_0: g_R and g_F of the step's own batches by autograd, and NGDiff's
+    d = g_R/||g_R|| - g_F/||g_F||, kept in ``seen``."""
+    if ctx.t == 0:
+        grads = {}
+        for task, loss in (("retain", ctx.retain_loss()), ("forget", ctx.forget_loss())):
+            g = torch.autograd.grad(loss(), ctx.params, allow_unused=True)
+            grads[task] = [torch.zeros_like(p) if x is None else x for x, p in zip(g, ctx.params)]
+            seen[f"loss_{task}"] = loss().item()
+        norm = {k: math.sqrt(sum(float((x**2).sum()) for x in g)) for k, g in grads.items()}
+        seen["d"] = [r / norm["retain"] - f / norm["forget"]
+                     for r, f in zip(grads["retain"], grads["forget"])]  # fmt: skip
+        seen["theta"] = [p.detach().clone() for p in ctx.params]
+        seen["batches"] = (ctx.batch_retain, ctx.batch_forget)
+    return {}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_one_step_is_theta_minus_lr_times_the_optimizers_step_along_ngdiff(
+    small_bench, small_target, optimizer
+):
+    """theta_1 = theta_0 - lr u with u = d for SGD and, for Adam's first step
+    (m_hat = d, v_hat = d^2), u = d / (|d| + 1e-8), elementwise. In float64, so that the
+    step (about 1e-5 per weight for SGD) stands far above the rounding of theta."""
+    target = SimpleNamespace(
+        model=copy.deepcopy(small_target.model).double(), tokenizer=small_target.tokenizer
+    )
+    seen, lr = {}, 1e-3
+    run = go(target, small_bench, optimizer=optimizer, lr=lr, steps=1, evaluate=False,
+             visit=lambda ctx: ngdiff_by_hand(ctx, seen))  # fmt: skip
+    for before, after, d in zip(seen["theta"], trainable(run.model), seen["d"]):
+        u = d if optimizer == "sgd" else d / (d.abs() + 1e-8)
+        torch.testing.assert_close(after.detach(), before - lr * u, rtol=0, atol=1e-12)
+
+
+def test_a_small_ngdiff_step_lowers_l_r_and_raises_l_f_on_its_batches(small_bench, small_target):
+    """Eq. 7 to first order: with g_R.d > 0 > g_F.d, a small SGD step descends L_R and
+    ascends L_F on the batches it was computed on."""
+    seen = {}
+    run = go(small_target, small_bench, lr=1e-2, steps=1, evaluate=False,
+             visit=lambda ctx: ngdiff_by_hand(ctx, seen))  # fmt: skip
+    retain, forget = seen["batches"]
+    with torch.no_grad():
+        after = {"retain": answer_loss(run.model, retain), "forget": answer_loss(run.model, forget)}
+    assert after["retain"].item() < seen["loss_retain"]
+    assert after["forget"].item() > seen["loss_forget"]
 
 
 def test_a_diverging_run_stops_with_the_step_and_keeps_its_history(small_bench, small_target):
