@@ -392,10 +392,10 @@ def test_std_ratio_has_no_value_without_reference_spread():
         "dualoptim.slides.dualoptim_more_stable.1to5", 0, [0.5, 0.6], references=[0.2, 0.9]
     )
     row = claims.evaluate(rows).iloc[0]
-    # np.std (ddof 0): 0.05 / 0.35 = 1/7. A resample of two seeds either draws both (1/7
-    # again) or one seed twice (no reference spread: left out), so the interval is the point.
-    assert (row["value"], row["low"], row["high"]) == pytest.approx((1 / 7,) * 3, rel=1e-12)
-    assert row["verdict"] == "holds"
+    # np.std (ddof 0): 0.05 / 0.35 = 1/7; two seeds give a ratio but an interval too wide
+    # (its F-type half-width calibrated on skewed runs) for any verdict
+    assert row["value"] == pytest.approx(1 / 7, rel=1e-12)
+    assert row["low"] < 1 / 7 < 1 < row["high"] and row["verdict"] == "inconclusive"
 
 
 def test_linear_schedule_is_hugging_faces():

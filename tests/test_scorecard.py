@@ -230,7 +230,9 @@ def test_build_never_pools_a_draw_reported_failed_or_not_run(tmp_path):
     per_draw = [scorecard.collect(d, tmp_path / f"d{d}", [NB06], {}) for d in (0, 1)]
     for failed, not_run in (({1: {NB06: "failed in cell 9"}}, {}), ({}, {1: {NB06: "absent"}})):
         (row,) = scorecard.build(per_draw, [FORGETS], [0, 1], failed, not_run)
-        assert row["pooled"]["n_runs"] == 3 and row["pooled"]["verdict"] == "holds"
+        pooled = row["pooled"]
+        assert pooled["n_runs"] == 3 and pooled["value"] == pytest.approx(0.02)  # draw 0's only
+        assert pooled["note"] == "one draw: no interval over draws"
 
 
 def test_smoke_sidecars_are_pooled_only_into_a_smoke_scorecard(tmp_path):

@@ -238,7 +238,7 @@ def _compute_many(jobs: Sequence[Job], where: str) -> Iterator[tuple[int, Run]]:
     if where == "ray":
         from .ray_tasks import compute_many
 
-        yield from compute_many(jobs)
+        yield from compute_many(jobs, compute)
         return
     n = min(workers(), len(jobs)) if where == "local" else 1
     yield from (_serial(jobs) if n <= 1 else _local(jobs, n))

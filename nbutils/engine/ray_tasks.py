@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ..core.models import TargetRef
-from .executor import Job, compute
 from .loop import Run
 
 ADDRESS_VARIABLE = "NBUTILS_RAY_ADDRESS"
@@ -55,9 +54,10 @@ def gpu_share(parameters: int, gpu_gb: float | None = None) -> float:
     return 1 / runs_per_gpu
 
 
-def resources(job: Job) -> dict:
-    """What the task of ``job`` asks Ray for: one CPU, and a GPU share when its target
-    lives on CUDA (parameters counted from the cached weights: 4 bytes each)."""
+def resources(job) -> dict:
+    """What the task of ``job`` (an ``executor.Job``) asks Ray for: one CPU, and a GPU
+    share when its target lives on CUDA (parameters counted from the cached weights: 4
+    bytes each)."""
     target = next((a for a in job.args if isinstance(a, TargetRef)), None)
     if target is None or not target.device.startswith("cuda"):
         return {"num_cpus": 1}
@@ -65,8 +65,10 @@ def resources(job: Job) -> dict:
     return {"num_cpus": 1, "num_gpus": gpu_share(parameters)}
 
 
-def compute_many(jobs: Sequence[Job]) -> Iterator[tuple[int, Run]]:
-    """Every job as a Ray task; (index, run) as each finishes."""
+def compute_many(jobs: Sequence, compute: Callable) -> Iterator[tuple[int, Run]]:
+    """Every job (``executor.Job``) as a Ray task running ``compute(job)`` (the executor's
+    own, which sets one thread and the run's random state); (index, run) as each
+    finishes."""
     import ray
 
     connect()

@@ -375,24 +375,23 @@ def run_table(
     (``retrain=False`` leaves RT out: no claim needs it, only Gap)."""
     jobs, labels = [], []
     for scenario, split in splits.items():
-        for seed in seeds:
-            if retrain:
-                jobs.append(retrain_job(data, split, epochs, seed))
-                labels.append((scenario, "RT", seed))
-            for config in configs[scenario]:
-                jobs.append(image_job(original, data, split, config, protocol, seed))
-                labels.append((scenario, config.label, seed))
-    done = execute(jobs, desc="runs", progress=progress)
-    rows = [
-        {"scenario": scenario, "label": "No-unlearn", "seed": seed, "diverged_at": None}
-        | evaluate(original, data, split, seed)
-        for scenario, split in splits.items()
-        for seed in seeds
-    ]
-    rows += [
-        {"scenario": k, "label": label, "seed": s, **row(run)}
-        for (k, label, s), run in zip(labels, done)
-    ]
+        for config in ["RT"] * retrain + configs[scenario]:
+            for seed in seeds:
+                if config == "RT":
+                    jobs.append(retrain_job(data, split, epochs, seed))
+                else:
+                    jobs.append(image_job(original, data, split, config, protocol, seed))
+                labels.append((scenario, getattr(config, "label", config), seed))
+    done = dict(zip(labels, execute(jobs, desc="runs", progress=progress)))
+    rows = []
+    for scenario, split in splits.items():  # No-unlearn, RT, then each config, seed by seed
+        rows += [
+            {"scenario": scenario, "label": "No-unlearn", "seed": seed, "diverged_at": None}
+            | evaluate(original, data, split, seed)
+            for seed in seeds
+        ]
+        rows += [{"scenario": k, "label": label, "seed": s, **row(done[k, label, s])}
+                 for k, label, s in labels if k == scenario]  # fmt: skip
     table = pd.DataFrame(rows)
     table["diverged_at"] = table["diverged_at"].astype(float)
     return table
