@@ -10,11 +10,11 @@ The thresholds of NGDiff's Table 1 and Sec. 5, with one comparison each:
 
 - a run **forgets** when its ROUGE_F (Verbmem; on images: its forget accuracy FA) is
   below ``FORGET_BELOW`` = 0.1 (``forgets``);
-- it **keeps utility** when its ROUGE_R is at least ``KEEP_SHARE`` = 0.9 x No-unlearn's
-  (``keeps_utility``);
-- it **loses utility** when its ROUGE_R is below ``LOSE_BELOW`` = 0.7 x No-unlearn's
-  (``loses_utility``); Table 1 marks a Utility or TruthRatio cell a success when it is
-  not lost, i.e. at least 0.7 x No-unlearn's.
+- it **keeps utility** when its ROUGE_R (or TruthRatio) is at least ``KEEP_SHARE`` = 0.7
+  x No-unlearn's (``keeps_utility``; Table 1: "maintain at least 70% of the Model utility
+  and the TruthRatio compared to the No-unlearn");
+- it **loses utility** when its ROUGE_R is at most ``LOST_AT_MOST`` = 0.3 x No-unlearn's
+  (``loses_utility``; Sec. 5.4: "other methods retains only 0 ~ 30% Utility").
 
 The 95% intervals of the verdicts (``estimate_mean``, ``estimate_std_ratio``,
 ``exact_minimum``; ``verdict`` reads them against a threshold) treat benchmark draws as a
@@ -43,8 +43,8 @@ import numpy as np
 import pandas as pd
 
 FORGET_BELOW = 0.1
-KEEP_SHARE = 0.9
-LOSE_BELOW = 0.7
+KEEP_SHARE = 0.7
+LOST_AT_MOST = 0.3
 
 
 def forgets(rouge_forget):
@@ -53,14 +53,15 @@ def forgets(rouge_forget):
 
 
 def keeps_utility(relative_utility):
-    """ROUGE_R / No-unlearn's ROUGE_R at least 0.9."""
+    """ROUGE_R (or TruthRatio) / No-unlearn's at least 0.7 (Table 1). NaN never keeps."""
     return np.asarray(relative_utility, dtype=float) >= KEEP_SHARE
 
 
 def loses_utility(relative_utility):
-    """ROUGE_R / No-unlearn's ROUGE_R below 0.7 (NaN, a diverged run, counts as lost)."""
+    """ROUGE_R / No-unlearn's at most 0.3 (Sec. 5.4's "0 ~ 30%"); NaN, a run with no
+    value, counts as lost."""
     value = np.asarray(relative_utility, dtype=float)
-    return ~(value >= LOSE_BELOW)
+    return ~(value > LOST_AT_MOST)
 
 
 # --------------------------------------------------------------------------- groups

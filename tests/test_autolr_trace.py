@@ -159,14 +159,19 @@ def run(seed, norms, lrs, start, diverged_at=None):
     return Run("auto", seed, history, 1.0, diverged_at, config=config)
 
 
-def test_forget_gradient_growth_flips():
-    growing = [run(s, [1.0, 5.0, 20.0 + s], [1e-4] * 3, 1e-4) for s in range(3)]
-    rows = S.measure_forget_gradient_growth(growing, draw=0)
-    assert rows.value.tolist() == [20.0, 21.0, 22.0]
-    assert verdict(rows, "ngdiff.fig7.forget_gradient_grows") == "holds"
-    flat = [run(s, [1.0, 1.5, 2.0 + s / 10], [1e-4] * 3, 1e-4) for s in range(3)]
-    rows = S.measure_forget_gradient_growth(flat, 0)
-    assert verdict(rows, "ngdiff.fig7.forget_gradient_grows") == "fails"
+FORGET_RATE = "ngdiff.fig7.forget_gradient_gets_smaller_rate"
+
+
+def test_the_forget_gradient_gets_the_smaller_rate_when_its_norm_is_the_larger():
+    # ||g_R|| = 1 at every step: the median ||g_F|| / ||g_R|| is the median ||g_F||
+    larger = [run(s, [1.0 + s / 100, 5.0, 20.0 + s], [1e-4] * 3, 1e-4) for s in range(3)]
+    rows = S.measure_forget_rate(larger, draw=0)
+    assert rows.value.tolist() == [5.0, 5.0, 5.0]
+    assert verdict(rows, FORGET_RATE) == "holds"
+    smaller = [run(s, [0.5, 0.6, 0.7 + s / 10], [1e-4] * 3, 1e-4) for s in range(3)]
+    rows = S.measure_forget_rate(smaller, 0)
+    assert rows.value.tolist() == pytest.approx([0.6, 0.6, 0.6])
+    assert verdict(rows, FORGET_RATE) == "fails"
 
 
 def test_rate_rise_flips_and_a_diverged_run_counts_zero():

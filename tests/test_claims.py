@@ -38,7 +38,7 @@ def test_unknown_claim_ids_are_refused():
 
 
 def test_evaluate_by_hand_and_a_planted_run_flips_the_verdict():
-    forgets = "ngdiff.table1.ngdiff_autolr_forgets"  # ROUGE_F below 0.1
+    forgets = "ngdiff.table1.ngdiff_autolr_forgets.adam"  # ROUGE_F below 0.1
     good = pd.concat([claims.measurement(forgets, draw, [0.01, 0.02, 0.03]) for draw in (0, 1)])
     row = claims.evaluate(good).iloc[0]
     assert row["value"] == pytest.approx(0.02) and row["verdict"] == "holds"
@@ -55,7 +55,7 @@ def test_evaluate_by_hand_and_a_planted_run_flips_the_verdict():
 
 def test_verdict_table_puts_evidence_first_and_writes_what_it_measured():
     sanity = next(c.id for c in claims.REGISTRY.values() if c.kind == "sanity")
-    forgets = "ngdiff.table1.ngdiff_autolr_forgets"
+    forgets = "ngdiff.table1.ngdiff_autolr_forgets.adam"
     rows = pd.concat(
         [
             claims.measurement(sanity, 0, [1.0, 1.0]),
@@ -85,7 +85,7 @@ def test_exact_statistics_have_no_interval_and_std_ratios_pair_runs():
 
 
 def test_sidecar_round_trip_pools_draws():
-    ids = ["ngdiff.table1.ngdiff_autolr_forgets", "ngdiff.table1.gdiff09_fails_to_forget"]
+    ids = ["ngdiff.table1.ngdiff_autolr_forgets.adam", "ngdiff.table1.gdiff09_fails_to_forget.adam"]
     measurements = pd.concat(
         [
             claims.measurement(ids[0], 0, [0.01, 0.011], seeds=[0, 1]),
@@ -105,7 +105,7 @@ def test_sidecar_round_trip_pools_draws():
 
 
 def test_a_claim_measured_on_one_draw_says_so_and_one_run_says_it_has_no_interval():
-    forgets = "ngdiff.table1.ngdiff_autolr_forgets"
+    forgets = "ngdiff.table1.ngdiff_autolr_forgets.adam"
     memorizes = "ngdiff.sec5_1.no_unlearn_memorizes"  # one fine-tuned model per draw
     rows = pd.concat(
         [

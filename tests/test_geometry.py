@@ -420,9 +420,8 @@ def test_every_claim_of_notebook_01_is_in_exactly_one_figure():
     shown = [i for ids in G.CLAIMS_BY_FIGURE.values() for i in ids]
     assert sorted(shown) == sorted(c.id for c in claims.of_notebook("01_gradient_geometry"))
     assert {claims.claim(i).kind for i in G.IDENTITIES.values()} == {"sanity"}
-    assert {claims.claim(i).kind for i in (G.GDIFF_LEAVES, G.THM5_PART1, G.THM5_PART2)} == {
-        "evidence"
-    }
+    assert {claims.claim(i).kind for i in (G.GDIFF_LEAVES, G.THM5_PART2)} == {"evidence"}
+    assert claims.claim(G.THM5_PART1).kind == "sanity"  # first order at eta 1e-3, given Lemma 4
 
 
 def test_verdict_table_puts_evidence_first_and_names_settings():

@@ -104,7 +104,7 @@ def autolr_finals(auto_forget, auto_retain, fixed_forget, fixed_retain, diverged
     return finals(rows)
 
 
-def test_autolr_forgets_flips_and_a_diverged_run_has_no_value():
+def test_autolr_forgets_flips_and_a_diverged_run_is_a_collapse():
     good = autolr_finals([0.01, 0.02, 0.0], [0.8] * 3, [0.0] * 3, [0.6] * 3)
     rows = S.measure_autolr_forgets(good, "sgd", 0, start=0.1)
     assert rows.value.tolist() == [0.01, 0.02, 0.0]
@@ -114,10 +114,12 @@ def test_autolr_forgets_flips_and_a_diverged_run_has_no_value():
         verdict(S.measure_autolr_forgets(bad, "sgd", 0, 0.1), "ngdiff.fig5.autolr_forgets.sgd")
         == "fails"
     )
+    # a diverged run is a collapse: ROUGE_F 0, never dropped (the utility claims count it 0)
     diverged = autolr_finals([math.nan] * 3, [math.nan] * 3, [0.0] * 3, [0.6] * 3, diverged=2)
     rows = S.measure_autolr_forgets(diverged, "sgd", 0, 0.1)
+    assert rows.value.tolist() == [0.0, 0.0, 0.0]
     out = claims.evaluate(rows).iloc[0]
-    assert (out.n_runs, out.n_finished, out.verdict) == (3, 0, "inconclusive")
+    assert (out.n_runs, out.n_finished, out.verdict) == (3, 3, "holds")
 
 
 def test_autolr_beats_the_best_fixed_rate_only_when_it_forgets():

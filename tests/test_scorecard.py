@@ -14,8 +14,8 @@ import pytest  # noqa: E402
 from nbutils import catalog, claims, cli, scorecard  # noqa: E402
 from nbutils.core import paths  # noqa: E402
 
-FORGETS = "ngdiff.table1.ngdiff_autolr_forgets"
-GDIFF09 = "ngdiff.table1.gdiff09_fails_to_forget"
+FORGETS = "ngdiff.table1.ngdiff_autolr_forgets.adam"
+GDIFF09 = "ngdiff.table1.gdiff09_fails_to_forget.adam"
 NB06 = "06_method_comparison"
 COMMIT = "c0ffee" * 6 + "beef"
 FIGURES_06 = catalog.entry("06").figures

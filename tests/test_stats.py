@@ -13,8 +13,8 @@ from nbutils import stats
 
 def test_thresholds_have_one_comparison_each():
     assert stats.forgets(0.0999) and not stats.forgets(0.1) and not stats.forgets(math.nan)
-    assert stats.keeps_utility(0.9) and not stats.keeps_utility(0.8999)
-    assert stats.loses_utility(0.6999) and not stats.loses_utility(0.7)
+    assert stats.keeps_utility(0.7) and not stats.keeps_utility(0.6999)  # Table 1: >= 70%
+    assert stats.loses_utility(0.3) and not stats.loses_utility(0.3001)  # Sec. 5.4: 0 ~ 30%
     assert stats.loses_utility(math.nan)  # a diverged run has lost its utility
 
 

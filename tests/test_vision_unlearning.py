@@ -355,9 +355,9 @@ def test_all_methods_forget_measures_the_worst_fa_per_seed_and_flips():
     # GDiff-0.9 keeps the class on every seed: the claim fails
     failing = _table4_runs(fa | {"GDiff-0.9": 0.6}, {label: 0.9 for label in LABELS})
     assert claims.evaluate(V.measure_all_forget(failing, 4)).iloc[0]["verdict"] == "fails"
-    # a diverged run counts as not forgetting (FA 1)
-    broken = _table4_runs(fa, {label: 0.9 for label in LABELS}, diverged=[("GDiff-0.1", 1)])
-    assert V.measure_all_forget(broken, 0).value.tolist() == pytest.approx([0.05, 1.0, 0.05])
+    # a diverged run is a collapse (FA 0, RA 0): GDiff-0.9's 0.05 stays the worst
+    broken = _table4_runs(fa, {label: 0.9 for label in LABELS}, diverged=[("GDiff-0.9", 1)])
+    assert V.measure_all_forget(broken, 0).value.tolist() == pytest.approx([0.05, 0.0, 0.05])
 
 
 def test_ngdiff_highest_ra_is_paired_per_seed_counts_only_forgetting_runs_and_flips():

@@ -311,10 +311,10 @@ def measure_autolr_forgets(
     finals: pd.DataFrame, optimizer: str, draw: int, start: float
 ) -> pd.DataFrame:
     """``ngdiff.fig5.autolr_forgets.<optimizer>``: per run of NGDiff + AutoLR from
-    ``start`` (the middle of the grid), its final ROUGE_F; a diverged run has no value
-    (NaN: counted in n_runs, not in n_finished)."""
+    ``start`` (the middle of the grid), its final ROUGE_F; a diverged run is a collapse
+    (ROUGE_F 0, never dropped: the claims that read its utility count it 0)."""
     runs = _runs(finals, AUTOLR_RULE, start)
-    forget = runs["rouge_forget"].astype(float).where(_finished(runs))
+    forget = runs["rouge_forget"].astype(float).where(_finished(runs), 0.0)
     claim_id = f"{FIGURE_CLAIMS['fig5_ngdiff_lr']}.{optimizer}"
     return claims.measurement(claim_id, draw, forget.to_numpy(), seeds=runs.index)
 

@@ -13,7 +13,7 @@ model's ROUGE_F (``with_forget_quality``): the retain-only model does not score 
 
 The paper's success rule (Table 1 caption), one cell at a time: a Verbmem cell succeeds
 when the run forgets (``stats.forgets``: below 0.1); a Utility or TruthRatio cell when
-it is not lost (``stats.loses_utility``: at least 70% of No-unlearn's value). Cells are
+it is kept (``stats.keeps_utility``: at least 70% of No-unlearn's value). Cells are
 judged on the mean over seeds; ``*_seeds`` columns say on how many seeds the same cell
 succeeds.
 
@@ -209,18 +209,17 @@ def table3(finals: pd.DataFrame, no_unlearn: dict, retain_only: dict | None):
 
 
 def cell_success(metric: str, value: float, reference: float) -> bool:
-    """The paper's rule for one cell: Verbmem forgets (< 0.1); Utility or TruthRatio is
-    not lost (>= 70% of the No-unlearn value ``reference``; ``utility_rel`` is already
-    relative).
-    A NaN value (every run diverged) never succeeds."""
+    """The paper's rule for one cell (Table 1): Verbmem forgets (< 0.1); Utility or
+    TruthRatio is kept (>= 70% of the No-unlearn value ``reference``; ``utility_rel`` is
+    already relative). A NaN value (every run diverged) never succeeds."""
     if not math.isfinite(value):
         return False
     if metric == "verbmem":
         return bool(stats.forgets(value))
     if metric in ("utility", "truth_ratio"):
-        return not stats.loses_utility(value / reference)
+        return bool(stats.keeps_utility(value / reference))
     if metric == "utility_rel":
-        return not stats.loses_utility(value)
+        return bool(stats.keeps_utility(value))
     raise ValueError(f"no success rule for {metric!r}; known: verbmem, utility, truth_ratio")
 
 
@@ -361,9 +360,10 @@ def paper_agreement(table: pd.DataFrame, paper: dict = PAPER_PHI15_TABLE1) -> pd
 
 # --------------------------------------------------------------------------- claims
 
-TABLE1_CLAIMS = [
+TABLE1 = [
     "ngdiff.table1.ngdiff_autolr_forgets",
     "ngdiff.table1.ngdiff_autolr_keeps_utility",
+    "ngdiff.table1.ngdiff_autolr_keeps_truth_ratio",
     "ngdiff.table1.gdiff09_fails_to_forget",
     "ngdiff.table1.gdiff01_loses_utility",
     "ngdiff.table1.gdiff05_loses_utility",
@@ -371,9 +371,19 @@ TABLE1_CLAIMS = [
     "ngdiff.table1.ngdiff_autolr_beats_gdiff05",
     "ngdiff.table1.ngdiff_autolr_beats_npo",
 ]
-TABLE3_CLAIMS = ["ngdiff.table3.autolr_lowers_verbmem", "ngdiff.table3.autolr_raises_truth_ratio"]
-FIG4_CLAIMS = ["ngdiff.fig4.ngdiff_keeps_retain_throughout", "ngdiff.fig4.gdiff07_forgets"]
+TABLE3 = ["ngdiff.table3.autolr_lowers_verbmem", "ngdiff.table3.autolr_raises_truth_ratio"]
+FIG4 = [
+    "ngdiff.fig4.ngdiff_keeps_retain_throughout",
+    "ngdiff.fig4.only_ngdiff_keeps_retain",
+    "ngdiff.fig4.gdiff07_forgets",
+]
+FIG4_OTHERS = ["GDiff-0.5", "GDiff-0.7", "GDiff-0.9", "LossNorm"]  # Fig. 4 beside NGDiff
 COLLAPSE = {"rouge_forget": 0.0, "rouge_retain": 0.0, "truth_ratio_retain": 0.0}
+
+
+def claim_ids(names: list[str], optimizers) -> list[str]:
+    """The registry ids of ``names`` for each optimizer (``<name>.<optimizer>``)."""
+    return [f"{name}.{opt}" for opt in optimizers for name in names]
 
 
 def per_seed(finals: pd.DataFrame, label: str, column: str) -> pd.Series:
@@ -388,90 +398,83 @@ def per_seed(finals: pd.DataFrame, label: str, column: str) -> pd.Series:
     return pd.Series(values.to_numpy(), index=runs["seed"].to_numpy(), name=label)
 
 
-def relative_utility(finals: pd.DataFrame, label: str, no_unlearn: dict) -> pd.Series:
-    """ROUGE_R / No-unlearn's ROUGE_R by seed (a diverged run counts 0)."""
-    return per_seed(finals, label, "rouge_retain") / float(no_unlearn["rouge_retain"])
+def relative(finals: pd.DataFrame, label: str, no_unlearn: dict, column="rouge_retain"):
+    """``column`` / No-unlearn's by seed (a diverged run counts 0)."""
+    return per_seed(finals, label, column) / float(no_unlearn[column])
 
 
-def lowest_relative_utility(histories: pd.DataFrame, finals: pd.DataFrame, label: str, no_unlearn):
-    """Per run (seed) of ``label``: the lowest ROUGE_R / No-unlearn over its evaluation
-    steps (the intermediate ones and the final one); a diverged run counts 0."""
+def forgetting_utility(finals: pd.DataFrame, label: str, no_unlearn: dict) -> pd.Series:
+    """ROUGE_R / No-unlearn by seed where the run forgets (ROUGE_F < 0.1), else 0: a
+    head-to-head on utility between runs that both unlearn (a collapse counts 0)."""
+    forgot = stats.forgets(per_seed(finals, label, "rouge_forget"))
+    return relative(finals, label, no_unlearn).where(forgot, 0.0)
+
+
+def lowest_retain(histories: pd.DataFrame, finals: pd.DataFrame, label: str) -> pd.Series:
+    """Per run (seed) of ``label``: its lowest ROUGE_R over its evaluation steps (the
+    intermediate ones and the final one); a diverged run counts 0."""
     runs = histories[(histories["label"] == label) & histories["rouge_retain"].notna()]
-    lowest = runs.groupby("seed")["rouge_retain"].min() / float(no_unlearn["rouge_retain"])
-    diverged = per_seed(finals, label, "rouge_retain")
-    seeds = diverged.index
-    out = lowest.reindex(seeds)
-    finished = ~stats.diverged_mask(finals[finals["label"] == label]).to_numpy()
-    return out.where(finished, 0.0)
+    lowest = runs.groupby("seed")["rouge_retain"].min()
+    mine = finals[finals["label"] == label]
+    out = lowest.reindex(mine["seed"].to_numpy())
+    return out.where(~stats.diverged_mask(mine).to_numpy(), 0.0)
 
 
-def autolr_change(finals: pd.DataFrame, column: str, methods=TABLE_METHODS) -> pd.Series:
-    """Per seed: the mean over ``methods`` (every one of them) of the paired change of
-    ``column`` with AutoLR minus without (``<m>+AutoLR`` vs ``<m>``, diverged runs as
-    collapses); NaN on a seed where a method lacks a value."""
-    changes = pd.concat(
-        [per_seed(finals, f"{m}+AutoLR", column) - per_seed(finals, m, column) for m in methods],
+def autolr_changes(finals: pd.DataFrame, column: str, methods=TABLE_METHODS) -> pd.DataFrame:
+    """Per seed (rows) and method (columns): the paired change of ``column`` with AutoLR
+    minus without (``<m>+AutoLR`` vs ``<m>``, diverged runs as collapses)."""
+    return pd.concat(
+        {m: per_seed(finals, f"{m}+AutoLR", column) - per_seed(finals, m, column) for m in methods},
         axis=1,
     )
-    return changes.mean(axis=1, skipna=False)
 
 
 def claim_measurements(
-    finals: pd.DataFrame, histories: pd.DataFrame, no_unlearn: dict, draw: int
+    finals: pd.DataFrame, histories: pd.DataFrame, no_unlearn: dict, draw: int, optimizer: str
 ) -> pd.DataFrame:
-    """Every registry claim of notebook 06 measured per run (one row per claim and seed:
-    ``claims.measurement``) from the runs of ``comparison_configs`` under one optimizer
-    (the registry's verdicts: Adam's): ``finals`` (one row per run, labels as there) and
-    ``histories`` (their evaluation steps); ``no_unlearn`` the target's evaluation;
-    ``draw`` the benchmark seed."""
+    """Every registry claim of notebook 06 on one optimizer's runs (ids ``<claim>.<opt>``),
+    one row per claim and seed (``claims.measurement``): ``finals`` (one row per run of
+    ``comparison_configs``) and ``histories`` (their evaluation steps); ``no_unlearn`` the
+    target's evaluation; ``draw`` the benchmark seed. Every diverged run is a collapse."""
 
-    def rows(claim_id: str, values: pd.Series):
+    def rows(name: str, values: pd.Series):
+        claim_id = f"{name}.{optimizer}"
         return claims.measurement(claim_id, draw, values.to_numpy(), seeds=values.index)
 
-    rel = lambda label: relative_utility(finals, label, no_unlearn)  # noqa: E731
-    ng = "NGDiff+AutoLR"
+    ng, t1 = "NGDiff+AutoLR", "ngdiff.table1."
+    rel = lambda label: relative(finals, label, no_unlearn)  # noqa: E731
+    useful = lambda label: forgetting_utility(finals, label, no_unlearn)  # noqa: E731
+    others_lowest = pd.concat([lowest_retain(histories, finals, m) for m in FIG4_OTHERS], axis=1)
     return pd.concat(
         [
-            rows("ngdiff.table1.ngdiff_autolr_forgets", per_seed(finals, ng, "rouge_forget")),
-            rows("ngdiff.table1.ngdiff_autolr_keeps_utility", rel(ng)),
+            rows(t1 + "ngdiff_autolr_forgets", per_seed(finals, ng, "rouge_forget")),
+            rows(t1 + "ngdiff_autolr_keeps_utility", rel(ng)),
             rows(
-                "ngdiff.table1.gdiff09_fails_to_forget",
-                per_seed(finals, "GDiff-0.9", "rouge_forget"),
+                t1 + "ngdiff_autolr_keeps_truth_ratio",
+                relative(finals, ng, no_unlearn, "truth_ratio_retain"),
             ),
-            rows("ngdiff.table1.gdiff01_loses_utility", rel("GDiff-0.1")),
-            rows("ngdiff.table1.gdiff05_loses_utility", rel("GDiff-0.5")),
-            rows("ngdiff.table1.npo_loses_utility", rel("NPO")),
-            rows("ngdiff.table1.ngdiff_autolr_beats_gdiff05", rel(ng) - rel("GDiff-0.5")),
-            rows("ngdiff.table1.ngdiff_autolr_beats_npo", rel(ng) - rel("NPO")),
-            rows("ngdiff.table3.autolr_lowers_verbmem", autolr_change(finals, "rouge_forget")),
+            rows(t1 + "gdiff09_fails_to_forget", per_seed(finals, "GDiff-0.9", "rouge_forget")),
+            rows(t1 + "gdiff01_loses_utility", rel("GDiff-0.1")),
+            rows(t1 + "gdiff05_loses_utility", rel("GDiff-0.5")),
+            rows(t1 + "npo_loses_utility", rel("NPO")),
+            rows(t1 + "ngdiff_autolr_beats_gdiff05", useful(ng) - useful("GDiff-0.5")),
+            rows(t1 + "ngdiff_autolr_beats_npo", useful(ng) - useful("NPO")),
+            rows(
+                "ngdiff.table3.autolr_lowers_verbmem",
+                autolr_changes(finals, "rouge_forget").max(axis=1, skipna=False),
+            ),
             rows(
                 "ngdiff.table3.autolr_raises_truth_ratio",
-                autolr_change(finals, "truth_ratio_retain"),
+                autolr_changes(finals, "truth_ratio_retain").min(axis=1, skipna=False),
             ),
             rows(
-                "ngdiff.fig4.ngdiff_keeps_retain_throughout",
-                lowest_relative_utility(histories, finals, ng, no_unlearn),
+                "ngdiff.fig4.ngdiff_keeps_retain_throughout", lowest_retain(histories, finals, ng)
             ),
+            rows("ngdiff.fig4.only_ngdiff_keeps_retain", others_lowest.max(axis=1, skipna=False)),
             rows("ngdiff.fig4.gdiff07_forgets", per_seed(finals, "GDiff-0.7", "rouge_forget")),
         ],
         ignore_index=True,
     )
-
-
-def verdicts_by_optimizer(verdicts: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The same claims judged on each optimizer's runs, side by side (``verdicts``:
-    optimizer -> ``claims.evaluate`` table): value with its 95% interval and verdict per
-    optimizer, and whether the verdicts agree. Only Adam's are registry verdicts (the
-    paper's setting); the others show where a claim depends on the optimizer."""
-    table = pd.concat(
-        {
-            SETTINGS[opt]: claims.verdict_table(v)[["value [95% interval]", "verdict"]]
-            for opt, v in verdicts.items()
-        },
-        axis=1,
-    )
-    table[("", "same verdict")] = table.xs("verdict", axis=1, level=1).nunique(axis=1).eq(1)
-    return table
 
 
 # --------------------------------------------------------------------------- plots
@@ -585,7 +588,7 @@ def plot_method_bars(
         threshold = (
             stats.FORGET_BELOW
             if m == "verbmem"
-            else stats.LOSE_BELOW * (1.0 if m == "utility_rel" else table.loc[REFERENCE_LABEL, m])
+            else stats.KEEP_SHARE * (1.0 if m == "utility_rel" else table.loc[REFERENCE_LABEL, m])
         )
         ax.axhline(threshold, color="black", ls="--", lw=1, label="success threshold")
         if m == "verbmem" and RETAIN_ONLY in table.index:
@@ -661,7 +664,7 @@ def plot_autolr_arrows(
         threshold = (
             stats.FORGET_BELOW
             if m == "verbmem"
-            else stats.LOSE_BELOW * (1.0 if m == "utility_rel" else without.loc[REFERENCE_LABEL, m])
+            else stats.KEEP_SHARE * (1.0 if m == "utility_rel" else without.loc[REFERENCE_LABEL, m])
         )
         ax.axhline(threshold, color="black", ls="--", lw=1)
         ax.set(ylim=(-0.05, 1.1))

@@ -41,11 +41,6 @@ SMOKE_MARKERS = ["PCGrad (paper)", "NGDiff", "NPO"]  # smoke size: a few, one of
 NGDIFF_AUTOLR = "NGDiff+AutoLR"
 UNFILLED = ("x", "+", "1", "2", "3", "4")
 COLLAPSE_MARK = r"$\dagger$"  # a mean point with diverged (collapsed) runs
-FIG1_CLAIMS = [
-    "ngdiff.fig1.no_single_c_balances",
-    "ngdiff.fig1.ngdiff_adds_to_gdiff_frontier",
-    "ngdiff.fig1.ngdiff_beats_npo",
-]
 
 
 def sweep_label(c: float) -> str:
@@ -181,10 +176,11 @@ def run_fig1(
 ) -> Fig1Runs:
     """Every run of Fig. 1 on ``seeds``: the common-rate sweep (vanilla GDiff's tuned
     rate, ``rates``: method -> lr) on ``cs`` refined ``rounds`` times where forgetting
-    flips (``refine_sweep``; ``sweep_protocol``: evaluated after the last step), and,
-    under ``method_protocol`` (notebook 06's, so that the runs are shared), the tuned
-    sweep (``TUNED_CS``) and the markers at their tuned rates with NGDiff + AutoLR (plain
-    rule, from NGDiff's rate). The markers: ``markers(verdicts_only, smoke)``."""
+    flips (``refine_sweep``; ``sweep_protocol``: evaluated after the last step; the
+    figure's, no claim's, so not with ``verdicts_only``), and, under ``method_protocol``
+    (notebook 06's, so that the runs are shared), the tuned sweep (``TUNED_CS``) and the
+    markers at their tuned rates with NGDiff + AutoLR (plain rule, from NGDiff's rate).
+    The markers: ``markers(verdicts_only, smoke)``."""
     common_lr = float(rates["GDiff-0.5"])
 
     def common(values):
@@ -200,7 +196,9 @@ def run_fig1(
         )
         return grid.finals
 
-    sweep, common_cs = refine_sweep(common, cs, rounds, log_v)
+    sweep, common_cs = (pd.DataFrame(), []) if verdicts_only else refine_sweep(
+        common, cs, rounds, log_v
+    )
     marks = markers(verdicts_only, smoke)
     configs = [
         Config(tuned_label(c), sweep_label(c), float(rates[sweep_label(c)])) for c in TUNED_CS
@@ -329,46 +327,48 @@ def score_table(runs: Fig1Runs, no_unlearn: dict, retain_only: dict | None) -> p
     )
 
 
-def claim_measurements(
-    finals: pd.DataFrame,
-    common_labels: list[str],
-    tuned_labels: list[str],
-    no_unlearn: dict,
-    draw: int,
-) -> pd.DataFrame:
-    """Every registry claim of notebook 02 measured per seed from one optimizer's finals
-    (the registry's: Adam's), collapsed (``collapse``: a diverged run is a collapse point,
-    never dropped):
+FIG1_CLAIMS = [
+    "ngdiff.fig1.no_single_c_balances",
+    "ngdiff.fig1.ngdiff_adds_to_gdiff_frontier",
+    "ngdiff.fig1.ngdiff_beats_npo",
+]
 
-    - ``no_single_c_balances``: the largest ROUGE_R / No-unlearn among the common-rate
-      GDiff(c) runs (``common_labels``) that forget (ROUGE_F < 0.1), 0 when none does;
+
+def claim_measurements(
+    finals: pd.DataFrame, tuned_labels: list[str], no_unlearn: dict, draw: int, optimizer: str
+) -> pd.DataFrame:
+    """Every registry claim of notebook 02 on one optimizer's finals (ids
+    ``<claim>.<optimizer>``), per seed, collapsed (``collapse``: a diverged run is a
+    collapse point, never dropped), all on the per-c tuned sweep (``tuned_labels``, each
+    c at its own tuned rate):
+
+    - ``no_single_c_balances``: the largest ROUGE_R / No-unlearn among the GDiff(c) runs
+      that forget (ROUGE_F < 0.1), 0 when none does;
     - ``ngdiff_adds_to_gdiff_frontier``: the hypervolume NGDiff + AutoLR adds to the
-      frontier of the tuned sweep (``tuned_labels``) in ROUGE space;
-    - ``ngdiff_beats_npo``: (1 - ROUGE_F) x ROUGE_R of NGDiff + AutoLR minus NPO's."""
+      sweep's frontier in ROUGE space;
+    - ``ngdiff_beats_npo``: NGDiff + AutoLR's minus NPO's ROUGE_R / No-unlearn, each
+      counted only where the run forgets (else 0: comparable forgetting first)."""
     ref = float(no_unlearn["rouge_retain"])
     balanced = {}
-    for seed, runs in finals[finals["label"].isin(common_labels)].groupby("seed"):
+    for seed, runs in finals[finals["label"].isin(tuned_labels)].groupby("seed"):
         forgot = runs[stats.forgets(runs["rouge_forget"])]
         balanced[seed] = float(forgot["rouge_retain"].max() / ref) if len(forgot) else 0.0
     balanced = pd.Series(balanced)
     scores = frontier_scores(finals, tuned_labels, [NGDIFF_AUTOLR])
     added = scores.set_index("seed")["added_hv"]
 
-    def area(label):
+    def useful(label):
         runs = finals[finals["label"] == label].set_index("seed")
-        return (1.0 - runs["rouge_forget"]) * runs["rouge_retain"]
+        return (runs["rouge_retain"] / ref).where(stats.forgets(runs["rouge_forget"]), 0.0)
 
-    beats = (area(NGDIFF_AUTOLR) - area("NPO")).dropna()
+    beats = (useful(NGDIFF_AUTOLR) - useful("NPO")).dropna()
 
-    def rows(claim_id, values):
+    def rows(name, values):
+        claim_id = f"{name}.{optimizer}"
         return claims.measurement(claim_id, draw, values.to_numpy(), seeds=values.index)
 
     return pd.concat(
-        [
-            rows("ngdiff.fig1.no_single_c_balances", balanced),
-            rows("ngdiff.fig1.ngdiff_adds_to_gdiff_frontier", added),
-            rows("ngdiff.fig1.ngdiff_beats_npo", beats),
-        ],
+        [rows(FIG1_CLAIMS[0], balanced), rows(FIG1_CLAIMS[1], added), rows(FIG1_CLAIMS[2], beats)],
         ignore_index=True,
     )
 
