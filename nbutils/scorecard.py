@@ -313,14 +313,12 @@ def cell_text(cell: dict, digits: int = 3, before_note: str = " ") -> str:
 
 
 def markdown(rows: list[dict], draws: list[int]) -> str:
-    """The scorecard table: evidence grouped by source, sanity checks apart."""
+    """The scorecard table: evidence grouped by source, then each other kind of claim
+    apart (``claims.KINDS``: exact checks, the collection's own checks, sanity checks)."""
     header = "| claim | setting | " + " | ".join(f"draw {d}" for d in draws) + " | pooled |"
     rule = "|---|---|" + "---|" * (len(draws) + 1)
     lines = []
-    for kind, title in (
-        ("evidence", "Evidence"),
-        ("sanity", "Sanity checks (true by construction)"),
-    ):
+    for kind, title in claims.KINDS.items():
         chosen = [r for r in rows if r["kind"] == kind]
         if not chosen:
             continue
@@ -345,12 +343,10 @@ def markdown(rows: list[dict], draws: list[int]) -> str:
 
 def plot(rows: list[dict], draws: list[int]):
     """One page: claims (rows) x draws and pooled (columns), each cell the value and
-    interval, coloured by verdict; sanity checks at the bottom, hatched."""
+    interval, coloured by verdict; evidence first, every other kind below it, hatched."""
     import matplotlib.pyplot as plt
 
-    ordered = [r for r in rows if r["kind"] == "evidence"] + [
-        r for r in rows if r["kind"] == "sanity"
-    ]
+    ordered = [r for kind in claims.KINDS for r in rows if r["kind"] == kind]
     columns = [*(f"draw {d}" for d in draws), "pooled"]
     fig, ax = plt.subplots(figsize=(4 + 2.3 * len(columns), 0.32 * len(ordered) + 1.5))
     for i, r in enumerate(ordered):
@@ -364,7 +360,7 @@ def plot(rows: list[dict], draws: list[int]):
                     1,
                     facecolor=VERDICT_COLORS[verdict],
                     edgecolor="white",
-                    hatch="//" if r["kind"] == "sanity" else None,
+                    hatch=None if r["kind"] == "evidence" else "//",
                 )
             )
             text = cell_text(cell, 2, before_note="\n")
@@ -377,7 +373,7 @@ def plot(rows: list[dict], draws: list[int]):
     ax.set_title(
         "Scorecard: each claim's value, 95% interval and verdict per benchmark draw and "
         "pooled (green holds, red fails, light grey inconclusive, grey failed, white not run; "
-        "hatched: sanity checks)",
+        "hatched: not evidence, i.e. exact, own and sanity checks)",
         fontsize=9,
     )
     return fig
