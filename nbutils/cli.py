@@ -7,7 +7,7 @@ the scorecard of every claim over several benchmark draws.
                                 [--collect] [--out DIR] [--build DIR] [--force]
     python -m nbutils tune [NOTEBOOK ...] [--full] [--smoke] [--out FILE]
     python -m nbutils site [--build DIR] [--figures DIR] [--out DIR]
-    python -m nbutils compare BEFORE AFTER [--part claims|data|params] [--rel-tol X]
+    python -m nbutils compare BEFORE AFTER [--part claims|data|params] [--rel-tol X] [--ignore RE]
 
 Every parameter is validated against the notebooks' declared parameters before any
 notebook starts. Executed notebooks go to ``build/`` (with their widgets' state, so
@@ -438,7 +438,9 @@ def cmd_compare(args) -> int:
     from . import sidecars
 
     try:
-        moved, compared = sidecars.differences(args.before, args.after, args.part, args.rel_tol)
+        moved, compared = sidecars.differences(
+            args.before, args.after, args.part, args.rel_tol, args.ignore
+        )
     except (ValueError, OSError) as err:
         return error(err)
     for figure, rows in moved.groupby("figure", sort=False):
@@ -567,6 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--part", default="claims", help="claims (default), data or params")
     compare.add_argument(
         "--rel-tol", type=float, default=0.0, help="numbers this close count as equal (default 0)"
+    )
+    compare.add_argument(
+        "--ignore", help="a regular expression: values whose dotted path matches are skipped"
     )
     compare.set_defaults(func=cmd_compare)
     return parser

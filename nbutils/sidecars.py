@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -43,13 +44,23 @@ def same_value(a, b, rel_tol: float = 0.0) -> bool:
 
 
 def differences(
-    before: str | Path, after: str | Path, part: str = "claims", rel_tol: float = 0.0
+    before: str | Path,
+    after: str | Path,
+    part: str = "claims",
+    rel_tol: float = 0.0,
+    ignore: str | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Every ``part`` value that differs between same-named sidecars of two folders, one
     row each (figure, path, before, after; a value or sidecar missing on one side reads
-    ``None`` there), and how many values were compared in all."""
+    ``None`` there), and how many values were compared in all. ``ignore``: a regular
+    expression; values whose dotted path it matches (a measured time, say) are left
+    out of both."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    try:
+        skip = re.compile(ignore) if ignore else None
+    except re.error as err:
+        raise ValueError(f"--ignore {ignore!r} is not a regular expression ({err})") from None
     folders = [Path(before), Path(after)]
     for folder in folders:
         if not folder.is_dir():
@@ -64,7 +75,7 @@ def differences(
             present = {k: None if v is None else "present" for k, v in sides.items()}
             rows.append({"figure": figure, "path": "(sidecar)", **present})
             continue
-        keys = sorted(set(a) | set(b))
+        keys = sorted(k for k in set(a) | set(b) if skip is None or not skip.search(k))
         compared += len(keys)
         rows += [
             {"figure": figure, "path": k, "before": a.get(k), "after": b.get(k)}

@@ -56,6 +56,10 @@ def test_differences_lists_moved_added_and_missing_values(tmp_path):
     assert "x.1" not in set(loose.path)
     data, compared = sidecars.differences(before, after, part="data")
     assert compared == 1 and data.path.tolist() == ["y", "(sidecar)"]
+    timed, compared = sidecars.differences(before, after, ignore=r"^verdict$|^x\.")
+    assert compared == 3 and timed.path.tolist() == ["gone", "new", "(sidecar)"]
+    with pytest.raises(ValueError, match="not a regular expression"):
+        sidecars.differences(before, after, ignore="(")
 
 
 def test_compare_command_exits_1_on_a_difference_and_0_on_none(tmp_path, capsys):
