@@ -166,29 +166,36 @@ def check_jobs(jobs: int) -> int:
 
 
 def run_all(runs: list[tuple], build: Path, jobs: int = 1) -> dict[str, str]:
-    """Execute planned notebooks, ``jobs`` at a time (00_tour, which fine-tunes the
-    targets every other notebook loads, first and alone). Returns the failures by
-    notebook (the error, naming the cell); the others still run."""
+    """Execute planned notebooks (``plan``'s (entry, values) pairs) into ``build``, ``jobs``
+    at a time (``run_queue``). Returns the failures by notebook."""
+    failures = run_queue([(entry, values, build) for entry, values in runs], jobs)
+    return {stem: reason for (stem, _), reason in failures.items()}
+
+
+def run_queue(items: list[tuple], jobs: int = 1) -> dict[tuple[str, int], str]:
+    """Execute (entry, values, build folder) items, ``jobs`` at a time: every 00_tour first
+    (it fine-tunes the targets the others load), then the rest in order, each notebook's
+    runs on its share of the cores (``workers_per_job``). Returns the failures by
+    (notebook, seed): the error, naming the cell; the others still run."""
     if check_jobs(jobs) > 1:
         os.environ[executor.WORKERS_VARIABLE] = str(workers_per_job(jobs))
-    failures: dict[str, str] = {}
+    failures: dict[tuple[str, int], str] = {}
 
     def one(item) -> None:
-        entry, values = item
+        entry, values, build = item
         print(f"running {entry.stem} (seed {values['seed']}) ...", flush=True)
         try:
             seconds = run_notebook(entry, values, build)
         except RuntimeError as err:
             print(f"FAILED: {err}", file=sys.stderr, flush=True)
-            failures[entry.stem] = str(err).splitlines()[0]
+            failures[entry.stem, values["seed"]] = str(err).splitlines()[0]
             return
         print(f"  {entry.stem} done in {seconds:.1f} s -> {values['out_dir']}", flush=True)
 
-    first = [r for r in runs if r[0].stem == "00_tour"]
-    rest = [r for r in runs if r[0].stem != "00_tour"]
-    for item in first:
-        one(item)
+    first = [r for r in items if r[0].stem == "00_tour"]
+    rest = [r for r in items if r[0].stem != "00_tour"]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, first))
         list(pool.map(one, rest))
     return failures
 
@@ -315,13 +322,18 @@ def refusal(path: Path, lost: list[str]) -> str:
 def measure(args, job: CardJob) -> tuple[dict, dict, list]:
     """Run (or with --collect take as they are) every draw's notebooks; return the
     failures and the not-run notebooks (draw -> notebook -> reason) and each draw's runs."""
-    failed: dict[int, dict[str, str]] = {}
+    failed: dict[int, dict[str, str]] = {draw: {} for draw in job.draws}
     not_run: dict[int, dict[str, str]] = {}
     per_draw = []
+    if not args.collect:  # every draw's notebooks in one queue: no core waits for a draw
+        queue = [
+            (entry, values, job.build / "notebooks" / f"draw-{draw}")
+            for draw in job.draws
+            for entry, values in job.planned[draw]
+        ]
+        for (stem, draw), reason in run_queue(queue, args.jobs).items():
+            failed[draw][stem] = reason
     for draw in job.draws:
-        print(f"== draw {draw}", flush=True)
-        notebooks = job.build / "notebooks" / f"draw-{draw}"
-        failed[draw] = {} if args.collect else run_all(job.planned[draw], notebooks, args.jobs)
         not_run[draw] = {}
         absent = not_run[draw] if args.collect else None
         folder = scorecard.draw_dir(draw, job.out)
