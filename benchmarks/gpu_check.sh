@@ -3,7 +3,9 @@
 #   1. benchmarks/step_cost.py on CUDA: tiny, GPT-2 26M and the Phi-1.5 architecture
 #      (bf16 autocast, checkpointing, batch 32 + 32): ms/step, tokens/s, peak memory,
 #      NGDiff / GDiff;
-#   2. the paper-scale smoke of every notebook (-p scale paper -p device cuda --smoke)
+#   2. runs per hour when small runs share the GPU as Ray tasks (benchmarks/gpu_packing.py):
+#      the tiny model at 1, 4 and 8 runs per GPU, the Phi-1.5-sized model at 1 and 2;
+#   3. the paper-scale smoke of every notebook (-p scale paper -p device cuda --smoke)
 #      through a Phi-1.5-sized folder with random weights (benchmarks/phi_offline.py)
 #      and the TOFU-schema fixture, since microsoft/phi-1_5 and locuslab/TOFU cannot be
 #      downloaded there. It measures cost and exercises the path; its numbers mean nothing.
@@ -29,6 +31,12 @@ if [ "${STEP_COST:-1}" = 1 ]; then
 fi
 
 python3 benchmarks/phi_offline.py /tmp/phi-1.5-random --tofu tests/fixtures/tofu
+if [ "${PACKING:-1}" = 1 ]; then
+    python3 benchmarks/gpu_packing.py --model tiny --per-gpu 1 4 8 --runs 16 2>&1 \
+        | tee "$OUT/packing_tiny.txt"
+    python3 benchmarks/gpu_packing.py --model /tmp/phi-1.5-random \
+        --dataset "$PWD/tests/fixtures/tofu" --per-gpu 1 2 --runs 4 2>&1 | tee "$OUT/packing_phi.txt"
+fi
 start=$(date +%s)
 timeout "$SMOKE_S" python3 -m nbutils run all --smoke --jobs 2 -p scale paper -p device cuda \
     -p model /tmp/phi-1.5-random -p dataset "$PWD/tests/fixtures/tofu" \

@@ -6,9 +6,10 @@ machine's cores is started), sends every missing run of a batch as a task and ta
 records as they finish; ``engine.executor`` writes them to the run cache, so notebooks,
 sidecars and the scorecard do not know where a run computed. Ray does the rest: a task
 asks for one CPU, or on CUDA for a share of a GPU (``gpu_share``: several small runs per
-GPU), and a task whose worker dies is retried (``MAX_RETRIES``); a run that raises is not
-retried (its error is the run's, not the worker's). Workers must import ``nbutils`` and
-read the run cache's targets (a shared ``NBUTILS_CACHE`` on a multi-machine cluster).
+GPU; ``NBUTILS_RUNS_PER_GPU`` sets it by hand), and a task whose worker dies is retried
+(``MAX_RETRIES``); a run that raises is not retried (its error is the run's, not the
+worker's). Workers must import ``nbutils`` and read the run cache's targets (a shared
+``NBUTILS_CACHE`` on a multi-machine cluster).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .loop import Run
 
 ADDRESS_VARIABLE = "NBUTILS_RAY_ADDRESS"
 GPU_MEMORY_VARIABLE = "NBUTILS_GPU_GB"  # memory of one GPU of the cluster (default 80 GB)
+RUNS_PER_GPU_VARIABLE = "NBUTILS_RUNS_PER_GPU"  # set: this many runs share a GPU, whatever size
 MAX_RETRIES = 3  # a task whose worker process dies is run again at most this often
 SMALLEST_SHARE = 1 / 8  # at most eight small runs on one GPU
 # Measured peak of one Phi-1.5 run (1.42 B parameters, bf16 autocast, checkpointing,
@@ -61,6 +63,8 @@ def resources(job) -> dict:
     target = next((a for a in job.args if isinstance(a, TargetRef)), None)
     if target is None or not target.device.startswith("cuda"):
         return {"num_cpus": 1}
+    if RUNS_PER_GPU_VARIABLE in os.environ:
+        return {"num_cpus": 1, "num_gpus": 1 / int(os.environ[RUNS_PER_GPU_VARIABLE])}
     parameters = (Path(target.path) / "model.pt").stat().st_size // 4
     return {"num_cpus": 1, "num_gpus": gpu_share(parameters)}
 
