@@ -556,19 +556,6 @@ def steps_table(runs, **columns) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def norm_gap(steps: pd.DataFrame) -> dict[str, float]:
-    """Recipe 1's two observations in numbers, over a long ``steps`` table: the median
-    of ||grad L_f|| / ||grad L_r|| (medians over the runs' forget and retain steps), and
-    how much each norm varies during unlearning (max / min of its per-budget median)."""
-    by = steps.groupby(["task", "budget"]).grad_norm.median()
-    forget, retain = by["forget"], by["retain"]
-    return {
-        "median_forget_over_retain": float(forget.median() / retain.median()),
-        "forget_max_over_min": float(forget.max() / forget.min()),
-        "retain_max_over_min": float(retain.max() / retain.min()),
-    }
-
-
 def evaluations(runs, start: dict | None = None) -> pd.DataFrame:
     """One long table (label, seed, budget, metrics...) of the evaluations of ``runs``:
     an alternating run's evaluation at step s is at budget s (one gradient per step), a
