@@ -329,13 +329,13 @@ def test_theorem_claim_holds_on_a_good_grid_and_a_planted_setting_flips_it():
     assert claims.evaluate(verdicts.measure_theorem(real, 0)).iloc[0]["verdict"] == "fails"
 
 
-def test_final_thetas_have_the_exact_variance_and_the_noiseless_mean():
+def test_replicas_final_thetas_have_the_exact_variance_and_the_noiseless_mean():
     """theta_r at the last t over 4000 replicas (shared heavy ball, a = 0.9): its sample
     variance brackets the exact one (chi-square, 99.9%), and its mean is the noiseless
     recurrence of Eq. 1 (m <- a m + lam (theta - mu); theta <- theta - eta m), to 4
     standard errors."""
     problem, a, eta, steps, replicas = Quadratics(), 0.9, 0.1, 15, 4000
-    thetas = verdicts.final_thetas(
+    _, thetas = quadratics.replicate(
         problem, "shared", momentum=a, lr=eta, steps=steps, replicas=replicas, seed=3
     )
     assert thetas.shape == (replicas,)

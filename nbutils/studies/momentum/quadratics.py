@@ -3,20 +3,21 @@
 Recipe 2's claim is about theta's variance under Eq. 1 (heavy-ball momentum, m <- a m + g,
 theta <- theta - eta m) when forget and retain updates alternate as in Algorithm 1 with
 T_f = T_r = 1 (``engine.alternator``). ``Quadratics`` is the one-dimensional problem,
-``momentum_states`` the shared or decoupled buffer, ``simulate`` many independent replicas
-of theta (the variance over replicas at every outer step t).
+``momentum_states`` the shared or decoupled buffer, ``replicate`` many independent
+replicas of theta, ``simulate`` their variance at every outer step t.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 
 from ...engine.alternator import Alternator
 from ...engine.gradients import Grads
-from ...engine.loop import run_loop
+from ...engine.loop import Run, run_loop
 from ...engine.optim import SGD, TASKS, TaskStates, check_task
 
 
@@ -94,9 +95,19 @@ def momentum_states(scheme: str, params, momentum: float) -> TaskStates:
     raise ValueError(f"scheme must be one of {MOMENTUM_SCHEMES}, got {scheme!r}")
 
 
-def _replicas(problem, scheme, momentum, lr, steps, replicas, seed):
-    """Eq. 1 on ``replicas`` copies of theta: the run (one row per update) and theta at
-    the end."""
+def replicate(
+    problem: Quadratics,
+    scheme: str,
+    *,
+    momentum: float,
+    lr: float,
+    steps: int,
+    replicas: int,
+    seed: int = 0,
+) -> tuple[Run, np.ndarray]:
+    """Eq. 1 on ``replicas`` independent copies of theta (float64), ``steps`` outer steps:
+    the run (one row per update: ``task``, ``var`` and ``mean`` of theta over replicas)
+    and every replica's theta_r at the last t."""
     if replicas < 2 or steps < 1:
         raise ValueError(f"need replicas >= 2 and steps >= 1, got {replicas}, {steps}")
     theta = torch.full((replicas,), float(problem.start), dtype=torch.float64)
@@ -113,22 +124,12 @@ def _replicas(problem, scheme, momentum, lr, steps, replicas, seed):
     return run, theta.numpy().copy()
 
 
-def simulate(
-    problem: Quadratics,
-    scheme: str,
-    *,
-    momentum: float,
-    lr: float,
-    steps: int,
-    replicas: int,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Eq. 1 on ``replicas`` independent copies of theta (float64), ``steps`` outer steps.
-
-    One row per t = 1..steps: ``var_forget`` = Var(theta_f,t) after the forget update,
+def simulate(problem: Quadratics, scheme: str, *, steps: int, **options) -> pd.DataFrame:
+    """``replicate``'s run (``options``: its momentum, lr, replicas, seed) as one row per
+    t = 1..steps: ``var_forget`` = Var(theta_f,t) after the forget update,
     ``var_retain`` = Var(theta_r,t) after the retain update (variance over replicas,
     ddof=1), ``mean_retain``. A diverged run gives inf/NaN."""
-    run, _ = _replicas(problem, scheme, momentum, lr, steps, replicas, seed)
+    run, _ = replicate(problem, scheme, steps=steps, **options)
     by_task = {task: part.reset_index(drop=True) for task, part in run.history.groupby("task")}
     return pd.DataFrame(
         {

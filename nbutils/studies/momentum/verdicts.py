@@ -15,7 +15,7 @@ import pandas as pd
 from ... import claims
 from ...engine.optim import LABELS
 from .official_protocol import OfficialResults
-from .quadratics import Quadratics, _replicas
+from .quadratics import Quadratics, replicate
 
 THEOREM_CLAIM = "dualoptim.theorem.decoupled_variance_le_shared"
 SIMULATED_CLAIM = "dualoptim.theorem.simulated_variance_default"
@@ -27,36 +27,13 @@ def measure_theorem(table: pd.DataFrame, draw: int) -> pd.DataFrame:
     return claims.measurement(THEOREM_CLAIM, draw, table["holds"], seeds=range(len(table)))
 
 
-def final_thetas(
-    problem: Quadratics,
-    scheme: str,
-    *,
-    momentum: float,
-    lr: float,
-    steps: int,
-    replicas: int,
-    seed: int,
-) -> np.ndarray:
-    """theta_r at the last t of every replica of ``simulate`` (same seed, same draws)."""
-    return _replicas(problem, scheme, momentum, lr, steps, replicas, seed)[1]
-
-
-def measure_simulated(
-    problem: Quadratics,
-    *,
-    momentum: float,
-    lr: float,
-    steps: int,
-    replicas: int,
-    seed: int,
-    draw: int,
-) -> pd.DataFrame:
+def measure_simulated(problem: Quadratics, *, seed: int, draw: int, **options) -> pd.DataFrame:
     """The theorem by simulation at one setting: per replica, theta_r at the last t under
     decoupled momentum (value) and under shared momentum (reference; independent
-    replicas, the draws of ``compare``), for the std ratio."""
-    options = dict(momentum=momentum, lr=lr, steps=steps, replicas=replicas)
-    decoupled = final_thetas(problem, "decoupled", seed=2 * seed + 1, **options)
-    shared = final_thetas(problem, "shared", seed=2 * seed, **options)
+    replicas, the draws of ``theorem.compare``), for the std ratio. ``options``:
+    ``quadratics.replicate``'s momentum, lr, steps, replicas."""
+    decoupled = replicate(problem, "decoupled", seed=2 * seed + 1, **options)[1]
+    shared = replicate(problem, "shared", seed=2 * seed, **options)[1]
     return claims.measurement(SIMULATED_CLAIM, draw, decoupled, references=shared)
 
 
