@@ -33,12 +33,10 @@ def lm_run(
     budget: int = 80,
     forget_steps: int = 1,
     retain_steps: int = 1,
-    batch_size: int = 16,
     eval_every: int | None = 20,
-    eval_retain: int | None = 100,
-    max_new_tokens: int = 32,
     seed: int = 0,
     label: str | None = None,
+    **settings,
 ) -> Run:
     """One run of ``budget`` gradient evaluations on a copy of ``target`` (a
     ``core.models.Target``), evaluated every ``eval_every`` of them (``None``: after the
@@ -47,18 +45,14 @@ def lm_run(
     states. Joint (``joint=True``, ours, beyond both sources): NGDiff steps of two
     gradients each (``engine.lm.unlearn_lm``) whose normalized task gradients feed the
     scheme's states: with shared states this is the engine's NGDiff, with decoupled
-    states each normalized gradient has its own optimizer state."""
+    states each normalized gradient has its own optimizer state. ``settings``: the
+    engine run's ``batch_size``, ``eval_retain`` and ``max_new_tokens`` (its defaults
+    otherwise, the same in both runs)."""
     per_update = 2 if joint else forget_steps + retain_steps
     if budget < per_update or lr <= 0:
         raise ValueError(f"need budget >= {per_update} and lr > 0, got {budget}, {lr}")
     budget -= budget % per_update
-    common = dict(
-        batch_size=batch_size,
-        eval_retain=eval_retain,
-        max_new_tokens=max_new_tokens,
-        seed=seed,
-        label=label or scheme,
-    )
+    common = dict(seed=seed, label=label or scheme, **settings)
     if joint:
         return lm.unlearn_lm(
             target.model,
