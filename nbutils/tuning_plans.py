@@ -24,10 +24,10 @@ from .studies import (
     gradient_geometry,
     loss_landscape,
     method_comparison,
-    momentum_variance,
     pareto_sweep,
     vision_unlearning,
 )
+from .studies.momentum import language_model, official_protocol
 
 
 def _lm(session, bench, target, methods: list[str], optimizer: str) -> list[Request]:
@@ -78,9 +78,9 @@ def plan_07(session, bench, target) -> list[Request]:
     verdicts, the unified SGD rate of Recipe 1's panel, NGDiff's rates under SGD and
     Adam, and NGDiff + DualOptim's."""
     p, protocol = session.params, presets.protocol(session)
-    official = momentum_variance.official_settings(protocol, p["smoke"])
-    forget_lrs = momentum_variance.smoke_rates(p["forget_lrs"]) if p["smoke"] else p["forget_lrs"]
-    requests = momentum_variance.official_requests(
+    official = official_protocol.official_settings(protocol, p["smoke"])
+    forget_lrs = official_protocol.smoke_rates(p["forget_lrs"]) if p["smoke"] else p["forget_lrs"]
+    requests = official_protocol.official_requests(
         target,
         bench,
         p["schemes"],
@@ -93,24 +93,24 @@ def plan_07(session, bench, target) -> list[Request]:
     )
     if p["verdicts_only"]:
         return requests
-    first = momentum_variance.Official(p["schedules"][0], p["retain_lr"], **official)
-    sgd = momentum_variance.sgd_protocol(first)
+    first = official_protocol.Official(p["schedules"][0], p["retain_lr"], **official)
+    sgd = official_protocol.sgd_protocol(first)
     adam = presets.optimizer_protocol(session, "adam")
     return [
         *requests,
-        momentum_variance.unified_rate_request(
+        official_protocol.unified_rate_request(
             target, bench, sgd, protocol.lr_grid, session.seed, protocol.tuning_seeds
         ),
         *_lm(session, bench, target, ["NGDiff"], "sgd"),
         *_lm(session, bench, target, ["NGDiff"], "adam"),
-        momentum_variance.joint_request(
+        language_model.joint_request(
             target,
             bench,
             "dualoptim",
             adam.lr_grid,
             session.seed,
             adam.tuning_seeds,
-            **momentum_variance.joint_settings(protocol),
+            **language_model.joint_settings(protocol),
         ),
     ]
 

@@ -10,8 +10,8 @@ from nbutils import stats
 from nbutils.engine import optim
 from nbutils.engine.alternator import Alternator
 from nbutils.engine.optim import DualOptimPlus, TaskStates
-from nbutils.studies import momentum_variance as momentum
-from nbutils.studies.momentum_variance import Quadratics
+from nbutils.studies.momentum import quadratics, theorem, verdicts
+from nbutils.studies.momentum.quadratics import Quadratics
 
 # g_f and g_r at t = 1, 2, 3 (fixed numbers: no dependence on theta)
 GRADIENTS = {"forget": [1.0, 2.0, 4.0], "retain": [-1.0, -1.0, -2.0]}
@@ -20,7 +20,7 @@ GRADIENTS = {"forget": [1.0, 2.0, 4.0], "retain": [-1.0, -1.0, -2.0]}
 def unroll(scheme, a=0.5, eta=1.0):
     """theta after each update of Eq. 1 with the fixed gradients above, theta_0 = 0."""
     theta = torch.zeros(1, dtype=torch.float64)
-    states = momentum.momentum_states(scheme, [theta], a)
+    states = quadratics.momentum_states(scheme, [theta], a)
     used = {"forget": 0, "retain": 0}
 
     def gradient(task):
@@ -183,7 +183,7 @@ PROBLEM = Quadratics(curvature_forget=0.5, curvature_retain=2.0, noise=0.7)
 
 
 def test_exact_variance_without_momentum_is_the_closed_form():
-    exact = momentum.exact_variance(PROBLEM, "shared", momentum=0.0, lr=0.3, steps=12)
+    exact = theorem.exact_variance(PROBLEM, "shared", momentum=0.0, lr=0.3, steps=12)
     expected = closed_form(PROBLEM, 0.3, 12)
     np.testing.assert_allclose(exact.var_forget, expected["forget"], rtol=1e-12)
     np.testing.assert_allclose(exact.var_retain, expected["retain"], rtol=1e-12)
@@ -191,7 +191,7 @@ def test_exact_variance_without_momentum_is_the_closed_form():
 
 def test_simulated_variance_without_momentum_matches_the_closed_form():
     replicas = 20_000
-    sim = momentum.simulate(
+    sim = quadratics.simulate(
         PROBLEM, "decoupled", momentum=0.0, lr=0.3, steps=12, replicas=replicas, seed=0
     )
     expected = np.array(closed_form(PROBLEM, 0.3, 12)["retain"])
@@ -206,13 +206,13 @@ def test_simulated_variance_without_momentum_matches_the_closed_form():
     assert sim.mean_retain.iloc[-1] == pytest.approx(mean, abs=0.02)
 
 
-@pytest.mark.parametrize("scheme", momentum.MOMENTUM_SCHEMES)
+@pytest.mark.parametrize("scheme", quadratics.MOMENTUM_SCHEMES)
 def test_simulated_variance_with_momentum_and_correlated_noise_matches_exact(scheme):
     problem = Quadratics(noise=2.0, tau=0.6, rho=-0.7, curvature_forget=0.8)
     options = dict(momentum=0.8, lr=0.1, steps=30)
     replicas = 20_000
-    sim = momentum.simulate(problem, scheme, replicas=replicas, seed=1, **options)
-    exact = momentum.exact_variance(problem, scheme, **options)
+    sim = quadratics.simulate(problem, scheme, replicas=replicas, seed=1, **options)
+    exact = theorem.exact_variance(problem, scheme, **options)
     for which in ("var_forget", "var_retain"):
         low, high = stats.variance_interval(sim[which], replicas, confidence=0.999)
         assert ((low <= exact[which]) & (exact[which] <= high)).mean() >= 0.9
@@ -221,7 +221,7 @@ def test_simulated_variance_with_momentum_and_correlated_noise_matches_exact(sch
 
 def test_noise_is_stationary_with_the_requested_correlations():
     theta = torch.zeros(200_000, dtype=torch.float64)
-    oracle = momentum._NoisyGradients(
+    oracle = quadratics._NoisyGradients(
         Quadratics(curvature_forget=0, curvature_retain=0, tau=0.5, rho=-0.8, noise=1.0),
         theta,
         torch.Generator().manual_seed(0),
@@ -237,7 +237,7 @@ def test_noise_is_stationary_with_the_requested_correlations():
 
 
 def test_compare_ratio_interval_and_exact_values():
-    table = momentum.compare(Quadratics(), momentum=0.9, lr=0.1, steps=40, replicas=4000)
+    table = theorem.compare(Quadratics(), momentum=0.9, lr=0.1, steps=40, replicas=4000)
     assert (table.ratio_retain_low < table.ratio_retain).all()
     assert (table.ratio_retain < table.ratio_retain_high).all()
     inside = (table.ratio_retain_low <= table.ratio_retain_exact) & (
@@ -250,14 +250,14 @@ def test_compare_ratio_interval_and_exact_values():
 
 def test_decoupled_momentum_can_diverge_where_shared_does_not():
     # a = 0.9, eta L = 0.5: shared heavy ball is stable, decoupled buffers are not
-    table = momentum.grid(
+    table = theorem.grid(
         Quadratics(), {"lr": [0.01, 0.5]}, momentum=0.9, steps=100, replicas=100, progress=False
     )
     assert list(table.diverged) == [False, True]
 
 
 def test_ratio_does_not_depend_on_sigma_for_quadratics():
-    table = momentum.grid(
+    table = theorem.grid(
         Quadratics(), {"noise": [0.1, 10.0]}, steps=20, replicas=500, progress=False
     )
     assert table.ratio.iloc[0] == pytest.approx(table.ratio.iloc[1], rel=1e-9)
@@ -271,7 +271,7 @@ def test_interval_formulas():
 
 
 def test_theorem_grid_by_hand():
-    table = momentum.theorem_grid(
+    table = theorem.theorem_grid(
         Quadratics(), {"momentum": [0.0, 0.9, 0.9], "lr": [0.1, 0.5]}, steps=30
     )
     # the repeated a = 0.9 is dropped: 2 x 2 distinct settings
@@ -291,7 +291,7 @@ def test_theorem_grid_by_hand():
 def test_theorem_grid_counts_divergence_as_failure_even_below_shared_so_far():
     # a = 0.99, eta = 0.1: decoupled momentum grows without bound (growth factor above 1)
     # while its variance is still below shared's at every t of a short horizon
-    row = momentum.theorem_grid(Quadratics(), {"momentum": [0.99]}, steps=50).iloc[0]
+    row = theorem.theorem_grid(Quadratics(), {"momentum": [0.99]}, steps=50).iloc[0]
     assert row.every_t and row.diverges_decoupled and row.growth_decoupled > 1
     assert row.holds == 0
 
@@ -299,7 +299,7 @@ def test_theorem_grid_counts_divergence_as_failure_even_below_shared_so_far():
 def test_theorem_grid_refuses_sigma_and_rho_axes():
     for name in ("noise", "rho"):
         with pytest.raises(ValueError, match="varies"):
-            momentum.theorem_grid(Quadratics(), {name: [0.0, 1.0]}, steps=5)
+            theorem.theorem_grid(Quadratics(), {name: [0.0, 1.0]}, steps=5)
 
 
 def test_exact_ratio_does_not_depend_on_sigma():
@@ -307,8 +307,8 @@ def test_exact_ratio_does_not_depend_on_sigma():
     for sigma in (0.1, 1.0, 10.0):
         problem = Quadratics(noise=sigma, tau=0.5)
         exact = {
-            s: momentum.exact_variance(problem, s, momentum=0.9, lr=0.1, steps=25)
-            for s in momentum.MOMENTUM_SCHEMES
+            s: theorem.exact_variance(problem, s, momentum=0.9, lr=0.1, steps=25)
+            for s in quadratics.MOMENTUM_SCHEMES
         }
         ratios.append((exact["decoupled"] / exact["shared"])[["var_forget", "var_retain"]])
     pd.testing.assert_frame_equal(ratios[0], ratios[1], rtol=1e-10)
@@ -318,28 +318,28 @@ def test_exact_ratio_does_not_depend_on_sigma():
 def test_theorem_claim_holds_on_a_good_grid_and_a_planted_setting_flips_it():
     from nbutils import claims
 
-    table = momentum.theorem_grid(Quadratics(), {"momentum": [0.5, 0.9], "lr": [0.1]}, steps=20)
-    verdict = claims.evaluate(momentum.measure_theorem(table, draw=0)).iloc[0]
+    table = theorem.theorem_grid(Quadratics(), {"momentum": [0.5, 0.9], "lr": [0.1]}, steps=20)
+    verdict = claims.evaluate(verdicts.measure_theorem(table, draw=0)).iloc[0]
     assert (verdict["value"], verdict["verdict"], verdict["n_runs"]) == (1, "holds", 2)
     planted = pd.concat([table, table.iloc[[0]].assign(holds=0)], ignore_index=True)
-    verdict = claims.evaluate(momentum.measure_theorem(planted, draw=0)).iloc[0]
+    verdict = claims.evaluate(verdicts.measure_theorem(planted, draw=0)).iloc[0]
     assert (verdict["value"], verdict["verdict"]) == (0, "fails")
     # and the real grid of the notebook has diverging settings: it fails there
-    real = momentum.theorem_grid(Quadratics(), {"momentum": [0.9], "lr": [0.1, 0.5]}, steps=20)
-    assert claims.evaluate(momentum.measure_theorem(real, 0)).iloc[0]["verdict"] == "fails"
+    real = theorem.theorem_grid(Quadratics(), {"momentum": [0.9], "lr": [0.1, 0.5]}, steps=20)
+    assert claims.evaluate(verdicts.measure_theorem(real, 0)).iloc[0]["verdict"] == "fails"
 
 
-def test_final_thetas_have_the_exact_variance_and_the_noiseless_mean():
+def test_replicas_final_thetas_have_the_exact_variance_and_the_noiseless_mean():
     """theta_r at the last t over 4000 replicas (shared heavy ball, a = 0.9): its sample
     variance brackets the exact one (chi-square, 99.9%), and its mean is the noiseless
     recurrence of Eq. 1 (m <- a m + lam (theta - mu); theta <- theta - eta m), to 4
     standard errors."""
     problem, a, eta, steps, replicas = Quadratics(), 0.9, 0.1, 15, 4000
-    thetas = momentum.final_thetas(
+    _, thetas = quadratics.replicate(
         problem, "shared", momentum=a, lr=eta, steps=steps, replicas=replicas, seed=3
     )
     assert thetas.shape == (replicas,)
-    exact = momentum.exact_variance(problem, "shared", momentum=a, lr=eta, steps=steps)
+    exact = theorem.exact_variance(problem, "shared", momentum=a, lr=eta, steps=steps)
     var = exact.var_retain.iloc[-1]
     low, high = stats.variance_interval(thetas.var(ddof=1), replicas, confidence=0.999)
     assert low <= var <= high
@@ -361,7 +361,7 @@ def test_exact_variance_after_one_outer_step_by_hand(rho):
     a, eta, sigma, lam_r = 0.9, 0.3, 0.7, 2.0
     problem = Quadratics(curvature_forget=0.5, curvature_retain=lam_r, noise=sigma, rho=rho)
     for scheme, k in (("shared", 1 + a - eta * lam_r), ("decoupled", 1 - eta * lam_r)):
-        exact = momentum.exact_variance(problem, scheme, momentum=a, lr=eta, steps=1).iloc[0]
+        exact = theorem.exact_variance(problem, scheme, momentum=a, lr=eta, steps=1).iloc[0]
         assert exact.var_forget == pytest.approx(eta**2 * sigma**2, rel=1e-12)
         expected = eta**2 * sigma**2 * (k**2 + 1 + 2 * rho * k)
         assert exact.var_retain == pytest.approx(expected, rel=1e-12), scheme
@@ -371,15 +371,15 @@ def test_simulated_claim_holds_at_the_default_and_fails_where_decoupled_diverges
     from nbutils import claims
 
     options = dict(momentum=0.9, steps=40, replicas=4000, seed=0, draw=0)
-    good = momentum.measure_simulated(Quadratics(), lr=0.1, **options)
+    good = verdicts.measure_simulated(Quadratics(), lr=0.1, **options)
     row = claims.evaluate(good).iloc[0]
     exact = {
-        s: momentum.exact_variance(Quadratics(), s, momentum=0.9, lr=0.1, steps=40)
-        for s in momentum.MOMENTUM_SCHEMES
+        s: theorem.exact_variance(Quadratics(), s, momentum=0.9, lr=0.1, steps=40)
+        for s in quadratics.MOMENTUM_SCHEMES
     }
     expected = (exact["decoupled"].var_retain.iloc[-1] / exact["shared"].var_retain.iloc[-1]) ** 0.5
     assert row["low"] < expected < row["high"] and row["verdict"] == "holds"
-    bad = momentum.measure_simulated(Quadratics(), lr=0.5, **options)
+    bad = verdicts.measure_simulated(Quadratics(), lr=0.5, **options)
     assert claims.evaluate(bad).iloc[0]["verdict"] == "fails"
 
 

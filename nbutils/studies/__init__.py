@@ -1,3 +1,4 @@
 """One module per notebook: its tables, claims and ``plot_*`` functions, and the one
-figure style (``style``). Imports ``engine``, ``core``, ``stats`` and ``claims``.
+figure style (``style``); notebook 07's is a package with a module per topic
+(``momentum``). Imports ``engine``, ``core``, ``stats`` and ``claims``.
 """
