@@ -490,14 +490,7 @@ def plot_trace_row(axes, every: pd.DataFrame, main: str, eta_lines: dict[str, Li
     for label, line in eta_lines.items():
         runs = every[every["label"] == label] if len(every) else every
         for i, (_, run) in enumerate(runs.groupby("seed")):
-            ax.plot(
-                run["step"],
-                run["lr"],
-                color=line.color,
-                ls=line.dash,
-                lw=line.width,
-                label=line.text if i == 0 else None,
-            )
+            line.plot(ax, run["step"], run["lr"], label=line.text if i == 0 else None)
             kept = run[run["kept"]]
             ax.scatter(kept["step"], kept["lr"], marker="x", color="black", zorder=3, s=30)
     ax.scatter([], [], marker="x", color="black", label="fit rejected: eta kept")

@@ -50,7 +50,7 @@ from ..core.digits import (
 from ..engine.autolr import AutoLR
 from ..engine.executor import Job, cached_job, execute
 from ..engine.loop import Run, stream_seeds
-from ..engine.runs import ENGINE_VERSION, Config, Protocol
+from ..engine.runs import ENGINE_VERSION, Config, Protocol, run_spec
 from ..engine.tuning import Request, tuning_seeds
 from ..engine.unlearner import unlearn
 from .style import color
@@ -206,12 +206,7 @@ def image_job(original, data: Digits, split: Split, config: Config, protocol, se
     spec = {
         "original": _digest(*original.state_dict().values()),
         **_identity(data, split),
-        "method": config.method,
-        "lr": config.lr,
-        "autolr": asdict(config.autolr) if config.autolr else None,
-        "protocol": asdict(protocol) | {"lr_grid": None, "tuning_seeds": None},
-        "seed": seed,
-        "engine": ENGINE_VERSION,
+        **run_spec(config, protocol, seed),
     }
     args = (original, data, split, config, protocol, seed)
     return cached_job(_image_run_on, args, spec, config.label, seed, config)
