@@ -23,11 +23,11 @@ from .engine.tuning import Request, lm_request
 from .studies import (
     gradient_geometry,
     loss_landscape,
-    method_comparison,
     momentum_variance,
     pareto_sweep,
     vision_unlearning,
 )
+from .studies.comparison import configs as cmp
 
 
 def _lm(session, bench, target, methods: list[str], optimizer: str) -> list[Request]:
@@ -46,7 +46,7 @@ def plan_02(session, bench, target) -> list[Request]:
     """Fig. 1's tuned methods (the per-c sweep, NGDiff, the markers) per optimizer."""
     p = session.params
     methods = pareto_sweep.tuned_methods(p["verdicts_only"], p["smoke"])
-    optimizers = method_comparison.optimizers_to_run(p["optimizers"])
+    optimizers = cmp.optimizers_to_run(p["optimizers"])
     return [r for opt in optimizers for r in _lm(session, bench, target, methods, opt)]
 
 
@@ -68,8 +68,8 @@ def plan_05(session, bench, target) -> list[Request]:
 
 def plan_06(session, bench, target) -> list[Request]:
     """Every method of Table 1, 3 and Fig. 4 per optimizer."""
-    methods = method_comparison.TUNED_METHODS
-    optimizers = method_comparison.optimizers_to_run(session.params["optimizers"])
+    methods = cmp.TUNED_METHODS
+    optimizers = cmp.optimizers_to_run(session.params["optimizers"])
     return [r for opt in optimizers for r in _lm(session, bench, target, methods, opt)]
 
 

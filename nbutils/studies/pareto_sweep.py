@@ -297,7 +297,7 @@ def score_summary(scores: pd.DataFrame, order: list[str] | None = None) -> pd.Da
 
 def forget_rows(finals: pd.DataFrame, no_unlearn: dict) -> pd.DataFrame:
     """Per method label: mean ROUGE_F, ROUGE_R / No-unlearn and, where the finals have
-    them (``method_comparison.with_forget_quality``), forget quality and the distance of
+    them (``comparison.tables.with_forget_quality``), forget quality and the distance of
     ROUGE_F to the retain-only model's, over seeds (collapses included)."""
     columns = [
         c for c in ("rouge_forget", "rouge_retain", "forget_quality", "rouge_f_gap") if c in finals
@@ -312,8 +312,8 @@ def score_table(runs: Fig1Runs, no_unlearn: dict, retain_only: dict | None) -> p
     """Per marker: its scores against the tuned sweep (``score_summary``: ``added_hv``,
     ``dominated_rouge_seeds``, ...) and against the common-rate sweep (``*_vs_common``),
     with ROUGE_R / No-unlearn, forget quality and the ROUGE_F distance to the retain-only
-    model (``method_comparison.with_forget_quality``; NaN without it)."""
-    from .method_comparison import with_forget_quality
+    model (``comparison.tables.with_forget_quality``; NaN without it)."""
+    from .comparison.tables import with_forget_quality
 
     tuned = score_summary(
         frontier_scores(runs.finals, runs.tuned_labels, runs.markers), runs.markers
