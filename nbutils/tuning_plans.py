@@ -20,14 +20,9 @@ from . import presets
 from .core import digits
 from .engine import tuning
 from .engine.tuning import Request, lm_request
-from .studies import (
-    gradient_geometry,
-    loss_landscape,
-    momentum_variance,
-    pareto_sweep,
-    vision_unlearning,
-)
+from .studies import gradient_geometry, loss_landscape, momentum_variance, vision_unlearning
 from .studies.comparison import configs as cmp
+from .studies.pareto import sweep as pareto_sweep
 
 
 def _lm(session, bench, target, methods: list[str], optimizer: str) -> list[Request]:

@@ -14,11 +14,12 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from nbutils import claims  # noqa: E402
-from nbutils.studies import pareto_sweep, style  # noqa: E402
+from nbutils.studies import style  # noqa: E402
 from nbutils.studies.comparison import configs as cmp  # noqa: E402
 from nbutils.studies.comparison import plots as cmp_plots  # noqa: E402
 from nbutils.studies.comparison import tables as cmp_tables  # noqa: E402
 from nbutils.studies.comparison import verdicts as cmp_verdicts  # noqa: E402
+from nbutils.studies.pareto import frontier as pareto_frontier  # noqa: E402
 
 REFERENCE = {"rouge_forget": 1.0, "rouge_retain": 0.8, "truth_ratio_retain": 0.4}
 
@@ -158,7 +159,7 @@ def sweep_and_methods():
 
 
 def test_frontier_scores_by_hand():
-    scores = pareto_sweep.frontier_scores(
+    scores = pareto_frontier.frontier_scores(
         sweep_and_methods(), ["GDiff-1", "GDiff-0.5", "GDiff-0"], ["NGDiff", "LossNorm"]
     )
     ng = scores.set_index("label").loc["NGDiff"]
@@ -169,7 +170,7 @@ def test_frontier_scores_by_hand():
     ln = scores.set_index("label").loc["LossNorm"]
     assert ln["added_hv"] == 0.0 and ln["dominated_rouge"]
     assert ln["dominated_loss"]  # GDiff-0.5: L_F 2.0 > 1.0 and L_R 1.0 < 1.5
-    summary = pareto_sweep.score_summary(scores)
+    summary = pareto_frontier.score_summary(scores)
     assert summary.loc["NGDiff", "dominated_rouge_seeds"] == 0
     assert summary.loc["LossNorm", "dominated_rouge_seeds"] == 1
     assert summary.loc["NGDiff", "added_hv_std"] == 0.0
@@ -177,7 +178,7 @@ def test_frontier_scores_by_hand():
 
 def test_mean_points_and_curve_band():
     frame = finals([("A", 0, 0.2, 0.6, 0.3, 1.0, 2.0), ("A", 1, 0.4, 0.8, 0.3, 3.0, 4.0)])
-    points = pareto_sweep.mean_points(frame)
+    points = pareto_frontier.mean_points(frame)
     assert points.loc["A", "rouge_forget"] == pytest.approx(0.3)
     assert points.loc["A", "split_loss_retain_std"] == pytest.approx(math.sqrt(2))
     hist = pd.DataFrame(
