@@ -29,7 +29,8 @@ from ..engine.loop import Run
 from ..engine.runs import Config, Grid, Protocol
 from ..stats import FORGET_BELOW
 from . import style
-from .lr_sensitivity import METRICS, NAMES
+from .lr.configs import METRICS
+from .lr.plots import NAMES
 from .style import Line
 
 PAPER_PERIOD = 10  # Appendix C.1: "if we update the learning rate every 10 iterations"
