@@ -20,9 +20,11 @@ from . import presets
 from .core import digits
 from .engine import tuning
 from .engine.tuning import Request, lm_request
-from .studies import gradient_geometry, loss_landscape, momentum_variance, vision_unlearning
+from .studies import gradient_geometry, loss_landscape, momentum_variance
 from .studies.comparison import configs as cmp
 from .studies.pareto import sweep as pareto_sweep
+from .studies.vision import rates as vision_rates
+from .studies.vision import runs as vision_runs
 
 
 def _lm(session, bench, target, methods: list[str], optimizer: str) -> list[Request]:
@@ -113,10 +115,10 @@ def plan_07(session, bench, target) -> list[Request]:
 def plan_08(session, data, splits, original) -> list[Request]:
     """Each Table 4 method's rate per scenario (image runs under SGD)."""
     p = session.params
-    protocol = vision_unlearning.protocol(p["smoke"], p["steps"])
-    epochs = vision_unlearning.pretrain_epochs(p["smoke"])
-    return vision_unlearning.tuning_requests(
-        original, data, splits, vision_unlearning.TABLE4, protocol, session.seed, epochs
+    protocol = vision_runs.protocol(p["smoke"], p["steps"])
+    epochs = vision_runs.pretrain_epochs(p["smoke"])
+    return vision_rates.tuning_requests(
+        original, data, splits, vision_runs.TABLE4, protocol, session.seed, epochs
     )
 
 
@@ -159,10 +161,10 @@ def objects(session) -> tuple:
     if session.notebook == "08_vision_unlearning":
         p = session.params
         data = digits.load_digits(session.seed).to(session.device)
-        splits = vision_unlearning.scenario_splits(
+        splits = vision_runs.scenario_splits(
             data, p["forget_class"], p["n_forget"], session.seed, p["verdicts_only"]
         )
-        return data, splits, vision_unlearning.train_original(data, p["smoke"], session.seed)
+        return data, splits, vision_runs.train_original(data, p["smoke"], session.seed)
     bench = presets.benchmark(session)
     return bench, presets.target(session, bench)
 
