@@ -20,14 +20,12 @@ from . import presets
 from .core import digits
 from .engine import tuning
 from .engine.tuning import Request, lm_request
-from .studies import (
-    gradient_geometry,
-    loss_landscape,
-    method_comparison,
-    pareto_sweep,
-    vision_unlearning,
-)
+from .studies import gradient_geometry, loss_landscape
+from .studies.comparison import configs as cmp
 from .studies.momentum import language_model, official_protocol
+from .studies.pareto import sweep as pareto_sweep
+from .studies.vision import rates as vision_rates
+from .studies.vision import runs as vision_runs
 
 
 def _lm(session, bench, target, methods: list[str], optimizer: str) -> list[Request]:
@@ -46,7 +44,7 @@ def plan_02(session, bench, target) -> list[Request]:
     """Fig. 1's tuned methods (the per-c sweep, NGDiff, the markers) per optimizer."""
     p = session.params
     methods = pareto_sweep.tuned_methods(p["verdicts_only"], p["smoke"])
-    optimizers = method_comparison.optimizers_to_run(p["optimizers"])
+    optimizers = cmp.optimizers_to_run(p["optimizers"])
     return [r for opt in optimizers for r in _lm(session, bench, target, methods, opt)]
 
 
@@ -68,8 +66,8 @@ def plan_05(session, bench, target) -> list[Request]:
 
 def plan_06(session, bench, target) -> list[Request]:
     """Every method of Table 1, 3 and Fig. 4 per optimizer."""
-    methods = method_comparison.TUNED_METHODS
-    optimizers = method_comparison.optimizers_to_run(session.params["optimizers"])
+    methods = cmp.TUNED_METHODS
+    optimizers = cmp.optimizers_to_run(session.params["optimizers"])
     return [r for opt in optimizers for r in _lm(session, bench, target, methods, opt)]
 
 
@@ -118,10 +116,10 @@ def plan_07(session, bench, target) -> list[Request]:
 def plan_08(session, data, splits, original) -> list[Request]:
     """Each Table 4 method's rate per scenario (image runs under SGD)."""
     p = session.params
-    protocol = vision_unlearning.protocol(p["smoke"], p["steps"])
-    epochs = vision_unlearning.pretrain_epochs(p["smoke"])
-    return vision_unlearning.tuning_requests(
-        original, data, splits, vision_unlearning.TABLE4, protocol, session.seed, epochs
+    protocol = vision_runs.protocol(p["smoke"], p["steps"])
+    epochs = vision_runs.pretrain_epochs(p["smoke"])
+    return vision_rates.tuning_requests(
+        original, data, splits, vision_runs.TABLE4, protocol, session.seed, epochs
     )
 
 
@@ -164,10 +162,10 @@ def objects(session) -> tuple:
     if session.notebook == "08_vision_unlearning":
         p = session.params
         data = digits.load_digits(session.seed).to(session.device)
-        splits = vision_unlearning.scenario_splits(
+        splits = vision_runs.scenario_splits(
             data, p["forget_class"], p["n_forget"], session.seed, p["verdicts_only"]
         )
-        return data, splits, vision_unlearning.train_original(data, p["smoke"], session.seed)
+        return data, splits, vision_runs.train_original(data, p["smoke"], session.seed)
     bench = presets.benchmark(session)
     return bench, presets.target(session, bench)
 

@@ -14,8 +14,12 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from nbutils import claims  # noqa: E402
-from nbutils.studies import method_comparison as comparison  # noqa: E402
-from nbutils.studies import pareto_sweep, style  # noqa: E402
+from nbutils.studies import style  # noqa: E402
+from nbutils.studies.comparison import configs as cmp  # noqa: E402
+from nbutils.studies.comparison import plots as cmp_plots  # noqa: E402
+from nbutils.studies.comparison import tables as cmp_tables  # noqa: E402
+from nbutils.studies.comparison import verdicts as cmp_verdicts  # noqa: E402
+from nbutils.studies.pareto import frontier as pareto_frontier  # noqa: E402
 
 REFERENCE = {"rouge_forget": 1.0, "rouge_retain": 0.8, "truth_ratio_retain": 0.4}
 
@@ -39,23 +43,23 @@ def finals(rows):
 
 
 def test_success_rule_is_the_papers_table_1_caption():
-    assert comparison.cell_success("verbmem", 0.099, REFERENCE["rouge_forget"])
-    assert not comparison.cell_success("verbmem", 0.1, REFERENCE["rouge_forget"])  # strict
-    assert comparison.cell_success("utility", 0.56, 0.8)  # exactly 70%
-    assert not comparison.cell_success("utility", 0.55, 0.8)
-    assert comparison.cell_success("truth_ratio", 0.28, 0.4)
-    assert not comparison.cell_success("truth_ratio", 0.27, 0.4)
-    assert comparison.cell_success("utility_rel", 0.7, 1.0)
-    assert not comparison.cell_success("verbmem", math.nan, 1.0)
+    assert cmp_tables.cell_success("verbmem", 0.099, REFERENCE["rouge_forget"])
+    assert not cmp_tables.cell_success("verbmem", 0.1, REFERENCE["rouge_forget"])  # strict
+    assert cmp_tables.cell_success("utility", 0.56, 0.8)  # exactly 70%
+    assert not cmp_tables.cell_success("utility", 0.55, 0.8)
+    assert cmp_tables.cell_success("truth_ratio", 0.28, 0.4)
+    assert not cmp_tables.cell_success("truth_ratio", 0.27, 0.4)
+    assert cmp_tables.cell_success("utility_rel", 0.7, 1.0)
+    assert not cmp_tables.cell_success("verbmem", math.nan, 1.0)
     with pytest.raises(ValueError, match="no success rule"):
-        comparison.cell_success("knowmem", 0.0, 1.0)
+        cmp_tables.cell_success("knowmem", 0.0, 1.0)
 
 
 def test_phi_row_of_table_1_gets_the_papers_bold_cells():
     # Phi-1.5 row, NGDiff and GDiff-0.9: Verbmem 0.024 bold, Utility 0.747 bold,
     # TruthRatio 0.353 >= 0.7 * 0.385 bold; GDiff-0.9 only its Utility.
     phi = {"rouge_forget": 1.0, "rouge_retain": 1.0, "truth_ratio_retain": 0.385}
-    table = comparison.method_table(
+    table = cmp_tables.method_table(
         finals(
             [("NGDiff", 0, 0.024, 0.747, 0.353, 5, 1), ("GDiff-0.9", 0, 0.805, 0.992, 0.205, 1, 0)]
         ),
@@ -78,7 +82,7 @@ def test_method_table_means_stds_relative_utility_and_seed_counts():
         ("NGDiff", 2, 0.05, 0.40, 0.20, 7.0, 0.3),
         ("GA", 0, 0.0, 0.0, 0.1, 50.0, 40.0),
     ]
-    table = comparison.method_table(finals(rows), REFERENCE)
+    table = cmp_tables.method_table(finals(rows), REFERENCE)
     assert list(table.index) == ["No-unlearn", "NGDiff", "GA"]
     ng = table.loc["NGDiff"]
     assert ng["verbmem"] == pytest.approx(0.05)
@@ -102,43 +106,43 @@ def test_method_table_leaves_diverged_runs_out_and_counts_them():
     frame = finals([("GDiff-0.1", 0, 0.0, 0.0, 0.1, 9, 9), ("GDiff-0.1", 1, 0.0, 0.2, 0.1, 9, 9)])
     frame.loc[1, ["rouge_forget", "rouge_retain", "truth_ratio_retain"]] = np.nan
     frame.loc[1, "diverged_at"] = 12
-    row = comparison.method_table(frame, REFERENCE).loc["GDiff-0.1"]
+    row = cmp_tables.method_table(frame, REFERENCE).loc["GDiff-0.1"]
     assert row["runs"] == 2 and row["diverged"] == 1
     assert row["utility"] == 0.0 and row["utility_std"] == 0.0
 
 
 def test_order_and_unknown_labels():
     frame = finals([("A", 0, 0.5, 0.5, 0.3, 1, 1), ("B", 0, 0.0, 0.7, 0.3, 2, 1)])
-    assert list(comparison.method_table(frame, REFERENCE, order=["B", "A"]).index) == [
+    assert list(cmp_tables.method_table(frame, REFERENCE, order=["B", "A"]).index) == [
         "No-unlearn",
         "B",
         "A",
     ]
     with pytest.raises(KeyError, match="C"):
-        comparison.method_table(frame, REFERENCE, order=["C"])
+        cmp_tables.method_table(frame, REFERENCE, order=["C"])
 
 
 def test_format_table_marks_cells_and_counts_seeds():
     frame = finals(
         [("NGDiff", 0, 0.02, 0.78, 0.38, 5, 0.1), ("NGDiff", 1, 0.04, 0.74, 0.36, 5, 0.1)]
     )
-    text = comparison.format_table(comparison.method_table(frame, REFERENCE), digits=2)
-    verbmem = text.loc["NGDiff", comparison.TITLES["verbmem"]]
+    text = cmp_tables.format_table(cmp_tables.method_table(frame, REFERENCE), digits=2)
+    verbmem = text.loc["NGDiff", cmp_tables.TITLES["verbmem"]]
     assert verbmem == "0.03 ± 0.01 ✓ (2/2)"
-    assert text.loc["No-unlearn", comparison.TITLES["utility"]] == "0.80 ± 0.00"
+    assert text.loc["No-unlearn", cmp_tables.TITLES["utility"]] == "0.80 ± 0.00"
 
 
 def test_autolr_table_pairs_without_and_with():
-    without = comparison.method_table(finals([("GDiff-0.9", 0, 0.81, 0.79, 0.2, 1, 0)]), REFERENCE)
-    with_ = comparison.method_table(finals([("GDiff-0.9", 0, 0.20, 0.34, 0.3, 2, 1)]), REFERENCE)
-    text, change = comparison.autolr_table(without, with_)
-    assert text.loc["GDiff-0.9", comparison.TITLES["verbmem"]] == "0.81 → 0.20"
-    assert text.loc["No-unlearn", comparison.TITLES["verbmem"]] == "1.00"
+    without = cmp_tables.method_table(finals([("GDiff-0.9", 0, 0.81, 0.79, 0.2, 1, 0)]), REFERENCE)
+    with_ = cmp_tables.method_table(finals([("GDiff-0.9", 0, 0.20, 0.34, 0.3, 2, 1)]), REFERENCE)
+    text, change = cmp_tables.autolr_table(without, with_)
+    assert text.loc["GDiff-0.9", cmp_tables.TITLES["verbmem"]] == "0.81 → 0.20"
+    assert text.loc["No-unlearn", cmp_tables.TITLES["verbmem"]] == "1.00"
     assert change.loc["GDiff-0.9", "verbmem"] == pytest.approx(-0.61)
     assert change.loc["GDiff-0.9", "utility_rel"] == pytest.approx((0.34 - 0.79) / 0.8)
     assert "No-unlearn" not in change.index
     with pytest.raises(ValueError, match="same methods"):
-        comparison.autolr_table(without, comparison.method_table(finals([]), REFERENCE, []))
+        cmp_tables.autolr_table(without, cmp_tables.method_table(finals([]), REFERENCE, []))
 
 
 def sweep_and_methods():
@@ -155,7 +159,7 @@ def sweep_and_methods():
 
 
 def test_frontier_scores_by_hand():
-    scores = pareto_sweep.frontier_scores(
+    scores = pareto_frontier.frontier_scores(
         sweep_and_methods(), ["GDiff-1", "GDiff-0.5", "GDiff-0"], ["NGDiff", "LossNorm"]
     )
     ng = scores.set_index("label").loc["NGDiff"]
@@ -166,7 +170,7 @@ def test_frontier_scores_by_hand():
     ln = scores.set_index("label").loc["LossNorm"]
     assert ln["added_hv"] == 0.0 and ln["dominated_rouge"]
     assert ln["dominated_loss"]  # GDiff-0.5: L_F 2.0 > 1.0 and L_R 1.0 < 1.5
-    summary = pareto_sweep.score_summary(scores)
+    summary = pareto_frontier.score_summary(scores)
     assert summary.loc["NGDiff", "dominated_rouge_seeds"] == 0
     assert summary.loc["LossNorm", "dominated_rouge_seeds"] == 1
     assert summary.loc["NGDiff", "added_hv_std"] == 0.0
@@ -174,7 +178,7 @@ def test_frontier_scores_by_hand():
 
 def test_mean_points_and_curve_band():
     frame = finals([("A", 0, 0.2, 0.6, 0.3, 1.0, 2.0), ("A", 1, 0.4, 0.8, 0.3, 3.0, 4.0)])
-    points = pareto_sweep.mean_points(frame)
+    points = pareto_frontier.mean_points(frame)
     assert points.loc["A", "rouge_forget"] == pytest.approx(0.3)
     assert points.loc["A", "split_loss_retain_std"] == pytest.approx(math.sqrt(2))
     hist = pd.DataFrame(
@@ -185,7 +189,7 @@ def test_mean_points_and_curve_band():
             "rouge_forget": [1.0, 0.2, 1.0, 0.6],
         }
     )
-    band = comparison.curve_band(hist, "A", "rouge_forget")
+    band = cmp_plots.curve_band(hist, "A", "rouge_forget")
     assert band.loc[10].tolist() == pytest.approx([0.4, 0.2, 0.6])
 
 
@@ -219,9 +223,9 @@ def dashed_levels(ax) -> list[list[float]]:
 
 
 def test_method_bars_show_the_tables_means_thresholds_and_passing_cells():
-    table = comparison.method_table(sweep_and_methods(), REFERENCE)
+    table = cmp_tables.method_table(sweep_and_methods(), REFERENCE)
     fig, axes = plt.subplots(1, 3)
-    comparison.plot_method_bars(axes, table, metrics=tuple(SHOWN))
+    cmp_plots.plot_method_bars(axes, table, metrics=tuple(SHOWN))
     for ax, m in zip(axes, SHOWN):
         assert [t.get_text() for t in ax.get_xticklabels()] == SHOWN_LABELS
         assert [bar.get_height() for bar in ax.patches] == pytest.approx(SHOWN[m])
@@ -237,11 +241,11 @@ def test_method_bars_show_the_tables_means_thresholds_and_passing_cells():
 
 def test_autolr_arrows_go_from_the_mean_without_to_the_mean_with():
     frame = sweep_and_methods()
-    without = comparison.method_table(frame, REFERENCE)
+    without = cmp_tables.method_table(frame, REFERENCE)
     halved = frame.assign(rouge_forget=frame.rouge_forget / 2)  # AutoLR halves Verbmem
-    with_autolr = comparison.method_table(halved, REFERENCE)
+    with_autolr = cmp_tables.method_table(halved, REFERENCE)
     fig, axes = plt.subplots(1, 3)
-    comparison.plot_autolr_arrows(axes, without, with_autolr)
+    cmp_plots.plot_autolr_arrows(axes, without, with_autolr)
     for ax, m in zip(axes, SHOWN):
         assert [t.get_text() for t in ax.get_xticklabels()] == SHOWN_LABELS[1:]  # no reference
         before = SHOWN[m][1:]
@@ -260,27 +264,27 @@ def test_autolr_arrows_go_from_the_mean_without_to_the_mean_with():
 
 
 def test_optimizers_and_curve_schedule():
-    assert comparison.optimizers_to_run(["adam", "sgd"]) == ["adam", "sgd"]
-    assert comparison.optimizers_to_run(["sgd", "adam"]) == ["sgd", "adam"]  # each has claims
+    assert cmp.optimizers_to_run(["adam", "sgd"]) == ["adam", "sgd"]
+    assert cmp.optimizers_to_run(["sgd", "adam"]) == ["sgd", "adam"]  # each has claims
     with pytest.raises(ValueError, match="rmsprop"):
-        comparison.optimizers_to_run(["rmsprop"])
-    assert comparison.evaluation_seeds([3, 4, 5], smoke=False) == [3, 4, 5]
-    assert comparison.evaluation_seeds([3, 4], smoke=True) == [3]
-    assert comparison.curve_eval_every(40) == 5  # 8 points before the final one
-    assert comparison.curve_eval_every(6, 2) == 3
-    assert comparison.curve_eval_every(6, smoke=True) == 6
-    assert comparison.curve_eval_every(3) == 1
+        cmp.optimizers_to_run(["rmsprop"])
+    assert cmp.evaluation_seeds([3, 4, 5], smoke=False) == [3, 4, 5]
+    assert cmp.evaluation_seeds([3, 4], smoke=True) == [3]
+    assert cmp.curve_eval_every(40) == 5  # 8 points before the final one
+    assert cmp.curve_eval_every(6, 2) == 3
+    assert cmp.curve_eval_every(6, smoke=True) == 6
+    assert cmp.curve_eval_every(3) == 1
     with pytest.raises(ValueError):
-        comparison.curve_eval_every(0)
+        cmp.curve_eval_every(0)
 
 
 def test_comparison_configs_cover_tables_and_fig4_at_tuned_rates():
-    rates = {m: 0.1 * (i + 1) for i, m in enumerate(comparison.TUNED_METHODS)}
-    configs = comparison.comparison_configs(rates)
+    rates = {m: 0.1 * (i + 1) for i, m in enumerate(cmp.TUNED_METHODS)}
+    configs = cmp.comparison_configs(rates)
     labels = [c.label for c in configs]
-    assert labels[:6] == comparison.TABLE_METHODS
-    assert labels[6:12] == [f"{m}+AutoLR" for m in comparison.TABLE_METHODS]
-    assert labels[12] == "GDiff-0.7" and set(comparison.CURVE_METHODS) <= set(labels)
+    assert labels[:6] == cmp.TABLE_METHODS
+    assert labels[6:12] == [f"{m}+AutoLR" for m in cmp.TABLE_METHODS]
+    assert labels[12] == "GDiff-0.7" and set(cmp.CURVE_METHODS) <= set(labels)
     auto = {c.label: c for c in configs}["NGDiff+AutoLR"]
     assert auto.method == "NGDiff" and auto.lr == rates["NGDiff"] and auto.autolr is not None
     assert {c.label: c for c in configs}["GDiff-0.9"].autolr is None
@@ -295,62 +299,62 @@ def test_forget_quality_and_rouge_distance_per_run():
                     ("A", 2, 0.0, 0.0, 0.0, 1, 1)])  # fmt: skip
     frame["truth_ratio_forget_values"] = [[0.2, 0.4, 0.6, 0.8], [1e-6] * 4, None]
     frame.loc[2, "diverged_at"] = 3
-    out = comparison.with_forget_quality(frame, RETAIN_ONLY)
+    out = cmp_tables.with_forget_quality(frame, RETAIN_ONLY)
     assert out.loc[0, "forget_quality"] == pytest.approx(1.0)  # the same sample
     assert out.loc[1, "forget_quality"] < 0.05  # every TR far below the retain-only's
     assert math.isnan(out.loc[2, "forget_quality"])  # diverged: no values
     assert out.loc[0, "rouge_f_gap"] == pytest.approx(0.5)  # over-forgetting: 0 vs 0.5
     assert out.loc[1, "rouge_f_gap"] == pytest.approx(0.0)
-    none = comparison.with_forget_quality(frame, None)
+    none = cmp_tables.with_forget_quality(frame, None)
     assert none["forget_quality"].isna().all() and none["rouge_f_gap"].isna().all()
 
 
 def test_tables_carry_forget_quality_and_the_retain_only_row():
     rows = []
-    for label in [*comparison.TABLE_METHODS, *[f"{m}+AutoLR" for m in comparison.TABLE_METHODS]]:
+    for label in [*cmp.TABLE_METHODS, *[f"{m}+AutoLR" for m in cmp.TABLE_METHODS]]:
         rows += [(label, s, 0.05, 0.7, 0.3, 5.0, 0.1) for s in (0, 1)]
     frame = finals(rows)
     frame["truth_ratio_forget_values"] = [[0.2, 0.4, 0.6, 0.8]] * len(frame)
-    frame = comparison.with_forget_quality(frame, RETAIN_ONLY)
+    frame = cmp_tables.with_forget_quality(frame, RETAIN_ONLY)
     no_unlearn = {**REFERENCE, "truth_ratio_forget_values": [1e-6] * 4}
-    table = comparison.table1(frame, no_unlearn, RETAIN_ONLY)
-    assert list(table.index) == ["No-unlearn", *comparison.TABLE_METHODS, "NGDiff+AutoLR",
+    table = cmp_tables.table1(frame, no_unlearn, RETAIN_ONLY)
+    assert list(table.index) == ["No-unlearn", *cmp.TABLE_METHODS, "NGDiff+AutoLR",
                                  "retain-only"]  # fmt: skip
     assert table.loc["retain-only", "forget_quality"] == pytest.approx(1.0)
     assert table.loc["retain-only", "rouge_f_gap"] == 0.0
     assert table.loc["No-unlearn", "forget_quality"] < 0.05
     assert table.loc["No-unlearn", "rouge_f_gap"] == pytest.approx(0.5)
     assert table.loc["NPO", "rouge_f_gap"] == pytest.approx(0.45)
-    text = comparison.format_table(table)
-    assert text.loc["retain-only", comparison.TITLES["forget_quality"]] == "1.0e+00 ± 0.0e+00"
-    refs = comparison.references_table(no_unlearn, RETAIN_ONLY)
+    text = cmp_tables.format_table(table)
+    assert text.loc["retain-only", cmp_tables.TITLES["forget_quality"]] == "1.0e+00 ± 0.0e+00"
+    refs = cmp_tables.references_table(no_unlearn, RETAIN_ONLY)
     assert list(refs.index) == ["No-unlearn", "retain-only"]
     assert "truth_ratio_forget_values" not in refs
-    text3, change, without, with_autolr = comparison.table3(frame, no_unlearn, RETAIN_ONLY)
-    assert list(change.index) == comparison.TABLE_METHODS
-    assert comparison.TITLES["forget_quality"] in text3
+    text3, change, without, with_autolr = cmp_tables.table3(frame, no_unlearn, RETAIN_ONLY)
+    assert list(change.index) == cmp.TABLE_METHODS
+    assert cmp_tables.TITLES["forget_quality"] in text3
     assert text3.index[-1] == "retain-only"
-    assert text3.loc["retain-only", comparison.TITLES["verbmem"]] == "0.50"
+    assert text3.loc["retain-only", cmp_tables.TITLES["verbmem"]] == "0.50"
     assert (change["verbmem"] == 0).all()
     fig, axes = plt.subplots(1, 4)
     metrics = ("verbmem", "utility_rel", "truth_ratio", "forget_quality")
-    comparison.plot_autolr_arrows(axes, without, with_autolr, metrics, table.loc["retain-only"])
+    cmp_plots.plot_autolr_arrows(axes, without, with_autolr, metrics, table.loc["retain-only"])
     assert axes[3].get_yscale() == "log"
     assert any(list(line.get_ydata()) == [0.5, 0.5] for line in axes[0].get_lines())
     plt.close(fig)
-    bare = comparison.table1(frame.assign(forget_quality=np.nan), REFERENCE, None)
+    bare = cmp_tables.table1(frame.assign(forget_quality=np.nan), REFERENCE, None)
     assert "retain-only" not in bare.index
-    assert comparison.format_table(bare).loc["NPO", comparison.TITLES["forget_quality"]] == "n/a"
+    assert cmp_tables.format_table(bare).loc["NPO", cmp_tables.TITLES["forget_quality"]] == "n/a"
     fig, axes = plt.subplots(1, 4)
-    comparison.plot_method_bars(axes, table)
+    cmp_plots.plot_method_bars(axes, table)
     assert axes[3].get_yscale() == "log"
     plt.close(fig)
     # verdicts_only trains no retain-only model: no forget quality, and the figure saves
-    _, _, bare_without, bare_with = comparison.table3(
+    _, _, bare_without, bare_with = cmp_tables.table3(
         frame.assign(forget_quality=np.nan), no_unlearn, None
     )
     fig, axes = plt.subplots(1, 4)
-    comparison.plot_autolr_arrows(axes, bare_without, bare_with, metrics)
+    cmp_plots.plot_autolr_arrows(axes, bare_without, bare_with, metrics)
     fig.savefig(io.BytesIO(), format="png")
     assert axes[3].get_yscale() == "linear" and "not measured" in axes[3].texts[0].get_text()
     plt.close(fig)
@@ -374,7 +378,7 @@ def world(changes=None, lowest_retain=0.76, autolr_forget=-0.01, autolr_truth=0.
     ROUGE_R dips to ``lowest_retain`` mid-run; the other Fig. 4 methods start at 0.8 and
     end at their final ROUGE_R."""
     values = {**WORLD, **(changes or {})}
-    for m in comparison.TABLE_METHODS:
+    for m in cmp.TABLE_METHODS:
         if f"{m}+AutoLR" not in values or m == "NGDiff":
             f, r, t = values[m]
             values.setdefault(f"{m}+AutoLR", (max(f + autolr_forget, 0.0), r, t + autolr_truth))
@@ -383,7 +387,7 @@ def world(changes=None, lowest_retain=0.76, autolr_forget=-0.01, autolr_truth=0.
         for seed, noise in ((0, -0.002), (1, 0.0), (2, 0.002)):
             rows.append((label, seed, max(f + noise, 0.0), max(r + noise, 0.0), t + noise, 1, 1))
     curves = {"NGDiff+AutoLR": (0.8, lowest_retain, values["NGDiff+AutoLR"][1])}
-    curves |= {m: (0.8, values[m][1], values[m][1]) for m in comparison.FIG4_OTHERS}
+    curves |= {m: (0.8, values[m][1], values[m][1]) for m in cmp_verdicts.FIG4_OTHERS}
     for label, points in curves.items():
         for seed in (0, 1, 2):
             for step, r in zip((0, 5, 40), points):
@@ -392,7 +396,7 @@ def world(changes=None, lowest_retain=0.76, autolr_forget=-0.01, autolr_truth=0.
 
 
 def verdicts_of(frame, histories, claim_id=None, optimizer="adam"):
-    measured = comparison.claim_measurements(frame, histories, REFERENCE, 0, optimizer)
+    measured = cmp_verdicts.claim_measurements(frame, histories, REFERENCE, 0, optimizer)
     if claim_id is not None:
         measured = measured[measured["claim"] == claim_id]
     return claims.evaluate(measured).set_index("id")["verdict"]
@@ -403,7 +407,7 @@ def test_every_claim_of_06_holds_in_the_planted_world():
     adam = {c.id for c in claims.of_notebook("06_method_comparison") if c.id.endswith(".adam")}
     assert set(verdicts.index) == adam
     assert (verdicts == "holds").all(), verdicts[verdicts != "holds"]
-    ids = comparison.claim_ids(comparison.TABLE1 + comparison.TABLE3 + comparison.FIG4, ["adam"])
+    ids = cmp.claim_ids(cmp_verdicts.TABLE1 + cmp_verdicts.TABLE3 + cmp_verdicts.FIG4, ["adam"])
     assert sorted(ids) == sorted(verdicts.index)  # each claim in exactly one figure
 
 
@@ -411,7 +415,7 @@ def test_each_optimizer_has_its_own_claims():
     verdicts = verdicts_of(*world(), optimizer="sgd")
     assert all(i.endswith(".sgd") for i in verdicts.index) and (verdicts == "holds").all()
     assert {claims.claim(i).setting for i in verdicts.index} == {claims.SGD}
-    both = comparison.claim_ids(comparison.FIG4, ["adam", "sgd"])
+    both = cmp.claim_ids(cmp_verdicts.FIG4, ["adam", "sgd"])
     assert both[0].endswith(".adam") and both[-1].endswith(".sgd") and len(both) == 6
 
 
@@ -456,17 +460,17 @@ def test_diverged_runs_count_as_collapses():
     ng = frame["label"] == "NGDiff+AutoLR"
     frame.loc[ng & (frame.seed == 1), ["rouge_forget", "rouge_retain"]] = np.nan
     frame.loc[ng & (frame.seed == 1), "diverged_at"] = 3
-    lowest = comparison.lowest_retain(histories, frame, "NGDiff+AutoLR")
+    lowest = cmp_verdicts.lowest_retain(histories, frame, "NGDiff+AutoLR")
     assert lowest.loc[1] == 0.0 and lowest.loc[0] == pytest.approx(0.76)
-    assert comparison.relative(frame, "NGDiff+AutoLR", REFERENCE).loc[1] == 0.0
+    assert cmp_verdicts.relative(frame, "NGDiff+AutoLR", REFERENCE).loc[1] == 0.0
     # a collapse forgets (ROUGE_F 0) but brings no utility to a head-to-head
-    assert comparison.forgetting_utility(frame, "NGDiff+AutoLR", REFERENCE).loc[1] == 0.0
+    assert cmp_verdicts.forgetting_utility(frame, "NGDiff+AutoLR", REFERENCE).loc[1] == 0.0
     with pytest.raises(KeyError, match="nothing"):
-        comparison.per_seed(frame, "nothing", "rouge_forget")
+        cmp_verdicts.per_seed(frame, "nothing", "rouge_forget")
 
 
 def test_verdict_table_names_each_claims_setting():
-    measured = comparison.claim_measurements(*world(), REFERENCE, 0, "adam")
+    measured = cmp_verdicts.claim_measurements(*world(), REFERENCE, 0, "adam")
     table = claims.verdict_table(claims.evaluate(measured))
     assert (table["setting"] == claims.ADAM).all()
     assert table.loc["ngdiff.fig4.gdiff07_forgets.adam", "threshold"] == "below 0.1"
@@ -474,8 +478,8 @@ def test_verdict_table_names_each_claims_setting():
 
 
 def test_fig4_tells_gdiff07_from_gdiff09():
-    a, b, c = (comparison.curve_style(m) for m in ("GDiff-0.5", "GDiff-0.7", "GDiff-0.9"))
+    a, b, c = (cmp_plots.curve_style(m) for m in ("GDiff-0.5", "GDiff-0.7", "GDiff-0.9"))
     assert (
         len({a["ls"], b["ls"], c["ls"]}) == 3 and len({a["marker"], b["marker"], c["marker"]}) == 3
     )
-    assert comparison.curve_style("NGDiff+AutoLR")["lw"] > a["lw"]
+    assert cmp_plots.curve_style("NGDiff+AutoLR")["lw"] > a["lw"]

@@ -15,7 +15,10 @@ from nbutils import claims, stats
 from nbutils.core import digits as D
 from nbutils.engine import tuning
 from nbutils.engine.runs import Config, Protocol
-from nbutils.studies import vision_unlearning as V
+from nbutils.studies.vision import rates as vision_rates
+from nbutils.studies.vision import runs as vision_runs
+from nbutils.studies.vision import tables as vision_tables
+from nbutils.studies.vision import verdicts as vision_verdicts
 
 TINY = Protocol(steps=15, batch_size=32, lr_grid=(0.01, 0.1))
 EPOCHS = 8
@@ -137,7 +140,9 @@ def test_original_model_learns_and_evaluate_splits_test_accuracy(digits, origina
     mixed = (out["TA_forgotten"] * in_class + out["TA_rest"] * (n_test - in_class)) / n_test
     assert mixed == pytest.approx(out["TA"])
     assert 0.0 <= out["MIA"] <= 1.0
-    assert set(D.evaluate(original, digits, D.random_split(digits, 0.1, 0))) == set(V.METRICS)
+    assert set(D.evaluate(original, digits, D.random_split(digits, 0.1, 0))) == set(
+        vision_runs.METRICS
+    )
 
 
 # Slides, CIFAR-10 random 10% (FA, RA, TA, MIA as mean, std), with Gap and Std printed.
@@ -153,10 +158,10 @@ SLIDES = {
 
 
 def test_gap_and_std_columns_reproduce_the_slides_table():
-    metrics = V.GAP_METRICS
+    metrics = vision_runs.GAP_METRICS
     means = pd.DataFrame({k: [m for m, _ in v[:4]] for k, v in SLIDES.items()}, index=metrics).T
     stds = pd.DataFrame({k: [s for _, s in v[:4]] for k, v in SLIDES.items()}, index=metrics).T
-    gap, std = V.gap_to_reference(means), V.std_column(stds)
+    gap, std = vision_tables.gap_to_reference(means), vision_tables.std_column(stds)
     for label, row in SLIDES.items():
         assert gap[label] == pytest.approx(row[4], abs=0.006)  # printed to two decimals
         assert std[label] == pytest.approx(row[5], abs=0.006)
@@ -173,7 +178,7 @@ def _runs():
 
 
 def test_summarize_by_hand():
-    table = V.summarize(_runs(), "class")
+    table = vision_tables.summarize(_runs(), "class")
     assert list(table.index) == ["RT", "A"]
     assert table.loc["A", "FA_mean"] == pytest.approx(0.1)
     assert table.loc["A", "RA_std"] == pytest.approx(0.1)  # np.std, ddof 0 (parse_result.py)
@@ -183,11 +188,11 @@ def test_summarize_by_hand():
     # Std of A: mean over FA, RA, TA, MIA_entropy of np.std: (0.1 + 0.1 + 0 + 0) / 4
     assert table.loc["A", "Std"] == pytest.approx(0.05)
     assert table.loc["A", "runs"] == 3 and table.loc["A", "diverged"] == 1
-    shown = V.formatted(table)
+    shown = vision_tables.formatted(table)
     assert shown.loc["A", "FA"] == "0.100 ± 0.100"
     assert shown.loc["A", "MIA (ours: loss + confidence)"] == "0.300 ± 0.000"
     assert "MIA (official: entropy)" in shown
-    claims = V.table_claims(table)
+    claims = vision_tables.table_claims(table)
     assert claims["A"]["FA_mean"] == pytest.approx(0.1) and claims["A"]["Gap"] == pytest.approx(
         0.075
     )
@@ -196,23 +201,23 @@ def test_summarize_by_hand():
 
 def test_summarize_without_rt_has_no_gap():
     runs = _runs()
-    table = V.summarize(runs[runs.label != "RT"], "class")
+    table = vision_tables.summarize(runs[runs.label != "RT"], "class")
     assert math.isnan(table.loc["A", "Gap"]) and table.loc["A", "Std"] == pytest.approx(0.05)
 
 
 def test_gap_uses_the_official_mia_not_ours():
     runs = _runs()
     runs.loc[runs.label == "A", "MIA"] = 1.0  # only our attack moves: Gap unchanged
-    assert V.summarize(runs, "class").loc["A", "Gap"] == pytest.approx(0.3 / 4)
+    assert vision_tables.summarize(runs, "class").loc["A", "Gap"] == pytest.approx(0.3 / 4)
     runs.loc[runs.label == "A", "MIA_entropy"] = 0.4  # the official one adds 0.4 / 4
-    assert V.summarize(runs, "class").loc["A", "Gap"] == pytest.approx(0.7 / 4)
+    assert vision_tables.summarize(runs, "class").loc["A", "Gap"] == pytest.approx(0.7 / 4)
 
 
 def test_best_retainer_among_forgetting_methods():
-    table = V.summarize(_runs(), "class")
-    assert V.best_retainer(table, ["RT", "A"]) == ("RT", pytest.approx(0.9))
-    assert V.best_retainer(table, ["A"])[0] is None  # A's mean FA 0.1 is not below 0.1
-    assert V.closest_to_reference(table, ["A"]) == ("A", pytest.approx(0.075))
+    table = vision_tables.summarize(_runs(), "class")
+    assert vision_tables.best_retainer(table, ["RT", "A"]) == ("RT", pytest.approx(0.9))
+    assert vision_tables.best_retainer(table, ["A"])[0] is None  # A's mean FA 0.1 is not below 0.1
+    assert vision_tables.closest_to_reference(table, ["A"]) == ("A", pytest.approx(0.075))
 
 
 # --------------------------------------------------------------------------- rates
@@ -234,20 +239,20 @@ def test_choose_lr_takes_the_best_retainer_among_rates_that_forget():
             (1.0, 0.0, 0.99, 5.0),
         ]  # fmt: skip
     )
-    lr, rule = V.choose_lr(table, "class")
+    lr, rule = vision_rates.choose_lr(table, "class")
     assert lr == 0.1 and "highest RA" in rule  # the tie at 0.95 goes to the smaller rate
 
 
 def test_choose_lr_without_forgetting_takes_the_lowest_fa():
     table = _table([(0.01, 0.9, 1.0, None), (0.1, 0.4, 0.9, None), (0.3, 0.0, 0.1, 2.0)])
-    assert V.choose_lr(table, "class") == (0.1, "no rate reached FA < 0.1: lowest FA")
+    assert vision_rates.choose_lr(table, "class") == (0.1, "no rate reached FA < 0.1: lowest FA")
 
 
 def test_choose_lr_random_scenario_takes_the_smallest_gap():
     table = _table([(0.01, 1, 1, None), (0.1, 1, 1, None), (0.3, 1, 1, 2.0)], [0.2, 0.1, 0.0])
-    assert V.choose_lr(table, "random")[0] == 0.1  # the diverged rate is never chosen
+    assert vision_rates.choose_lr(table, "random")[0] == 0.1  # the diverged rate is never chosen
     with pytest.raises(ValueError, match="every rate"):
-        V.choose_lr(_table([(0.1, 0, 1, 1.0)], [0.0]), "random")
+        vision_rates.choose_lr(_table([(0.1, 0, 1, 1.0)], [0.0]), "random")
 
 
 # --------------------------------------------------------------------------- unlearning
@@ -255,11 +260,13 @@ def test_choose_lr_random_scenario_takes_the_smallest_gap():
 
 def test_ngdiff_forgets_a_class_and_keeps_the_rest(digits, original):
     split = D.class_split(digits, 3, 100, seed=0)
-    run = V.image_run(original, digits, split, Config("NGDiff", "NGDiff", 0.1), TINY, 0)
+    run = vision_runs.image_run(original, digits, split, Config("NGDiff", "NGDiff", 0.1), TINY, 0)
     assert math.isnan(run["diverged_at"] or math.nan)
     assert stats.forgets(run["FA"]) and run["RA"] > 0.8
-    again = V.image_run(original, digits, split, Config("NGDiff", "NGDiff", 0.1), TINY, 0)
-    assert {k: again[k] for k in V.METRICS} == {k: run[k] for k in V.METRICS}  # same seed
+    again = vision_runs.image_run(original, digits, split, Config("NGDiff", "NGDiff", 0.1), TINY, 0)
+    assert {k: again[k] for k in vision_runs.METRICS} == {
+        k: run[k] for k in vision_runs.METRICS
+    }  # same seed
     assert D.evaluate(original, digits, split)["FA"] > 0.9  # the original is untouched
 
 
@@ -268,7 +275,7 @@ def test_image_steps_run_through_the_engine_loop_and_keep_eq7(digits, original):
     from nbutils.engine.unlearner import unlearn
 
     split = D.class_split(digits, 3, 100, seed=0)
-    streams = V.image_streams(split, digits, TINY.batch_size, 0)
+    streams = vision_runs.image_streams(split, digits, TINY.batch_size, 0)
     run = unlearn(original, "NGDiff", streams, steps=TINY.steps, lr=0.1, seed=0,
                   loss=D.cross_entropy)  # fmt: skip
     assert run.diverged_at is None and len(run.history) == TINY.steps
@@ -277,22 +284,22 @@ def test_image_steps_run_through_the_engine_loop_and_keep_eq7(digits, original):
 
 def test_a_diverging_run_is_recorded_not_raised(digits, original):
     split = D.class_split(digits, 3, 100, seed=0)
-    run = V.image_run(original, digits, split, Config("x", "GDiff-0.5", 1e6), TINY, 0)
-    assert run["diverged_at"] is not None and all(math.isnan(run[m]) for m in V.METRICS)
-    assert set(V.METRICS) == {"FA", "RA", "TA", "MIA", "MIA_entropy"}
+    run = vision_runs.image_run(original, digits, split, Config("x", "GDiff-0.5", 1e6), TINY, 0)
+    assert run["diverged_at"] is not None and all(math.isnan(run[m]) for m in vision_runs.METRICS)
+    assert set(vision_runs.METRICS) == {"FA", "RA", "TA", "MIA", "MIA_entropy"}
 
 
 def test_autolr_changes_the_rate_every_ten_steps(digits, original):
     split = D.class_split(digits, 3, 100, seed=0)
-    config = V.TABLE4[-1]
+    config = vision_runs.TABLE4[-1]
     assert config.autolr is not None
-    run = V.image_run(original, digits, split, replace(config, lr=0.01), TINY, 0)
+    run = vision_runs.image_run(original, digits, split, replace(config, lr=0.01), TINY, 0)
     assert run["final_lr"] != 0.01  # AutoLR moved the rate at step 9
 
 
 def test_retrain_never_sees_the_forgotten_class(digits):
     split = D.class_split(digits, 3, 100, seed=0)
-    run = V.retrain_run(digits, split, EPOCHS, seed=0)
+    run = vision_runs.retrain_run(digits, split, EPOCHS, seed=0)
     assert run["FA"] == 0.0 and run["TA_forgotten"] == 0.0
     assert run["RA"] > 0.9
 
@@ -300,21 +307,27 @@ def test_retrain_never_sees_the_forgotten_class(digits):
 def test_run_table_has_one_row_per_scenario_method_and_seed(digits, original):
     splits = {"class": D.class_split(digits, 3, 100, 0)}
     configs = {"class": [Config("NGDiff", "NGDiff", 0.1)]}
-    runs = V.run_table(original, digits, splits, configs, TINY, [0, 1], EPOCHS, progress=False)
+    runs = vision_runs.run_table(
+        original, digits, splits, configs, TINY, [0, 1], EPOCHS, progress=False
+    )
     assert list(runs.label) == ["No-unlearn"] * 2 + ["RT"] * 2 + ["NGDiff"] * 2
-    quick = V.run_table(original, digits, splits, configs, TINY, [0], EPOCHS, False, retrain=False)
+    quick = vision_runs.run_table(
+        original, digits, splits, configs, TINY, [0], EPOCHS, False, retrain=False
+    )
     assert list(quick.label) == ["No-unlearn", "NGDiff"]
-    assert set(V.METRICS) <= set(runs.columns) and runs.FA.notna().all()
+    assert set(vision_runs.METRICS) <= set(runs.columns) and runs.FA.notna().all()
     assert np.isclose(runs.loc[runs.label == "NGDiff", "lr"], 0.1).all()
 
 
 def test_tuned_configs_give_autolr_the_rate_of_its_method(digits, original):
     splits = {"class": D.class_split(digits, 3, 100, 0), "random": D.random_split(digits, 0.1, 0)}
-    configs = [V.TABLE4[4], V.TABLE4[5]]  # NGDiff, NGDiff+AutoLR
-    requests = V.tuning_requests(original, digits, splits, configs, TINY, draw=0, epochs=EPOCHS)
+    configs = [vision_runs.TABLE4[4], vision_runs.TABLE4[5]]  # NGDiff, NGDiff+AutoLR
+    requests = vision_rates.tuning_requests(
+        original, digits, splits, configs, TINY, draw=0, epochs=EPOCHS
+    )
     assert [r.name for r in requests] == ["NGDiff (class)", "NGDiff (random)"]  # no AutoLR
     tuned = dict(zip([r.name for r in requests], tuning.tune(requests, progress=False)))
-    chosen, choices = V.tuned_configs(tuned, splits, configs)
+    chosen, choices = vision_rates.tuned_configs(tuned, splits, configs)
     for scenario in splits:
         plain, auto = chosen[scenario]
         assert plain.lr in TINY.lr_grid and auto.lr == plain.lr and auto.autolr is not None
@@ -342,44 +355,54 @@ def _table4_runs(fa: dict, ra: dict, seeds=(0, 1, 2), diverged=()) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-LABELS = [c.label for c in V.TABLE4]
+LABELS = [c.label for c in vision_runs.TABLE4]
 
 
 def test_all_methods_forget_measures_the_worst_fa_per_seed_and_flips():
     fa = {label: 0.0 for label in LABELS} | {"GDiff-0.9": 0.05}
     runs = _table4_runs(fa, {label: 0.9 for label in LABELS})
-    rows = V.measure_all_forget(runs, draw=4)
+    rows = vision_verdicts.measure_all_forget(runs, draw=4)
     assert list(rows.seed) == [0, 1, 2] and (rows.draw == 4).all()
     assert rows.value.tolist() == pytest.approx([0.05] * 3)
     assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
     # GDiff-0.9 keeps the class on every seed: the claim fails
     failing = _table4_runs(fa | {"GDiff-0.9": 0.6}, {label: 0.9 for label in LABELS})
-    assert claims.evaluate(V.measure_all_forget(failing, 4)).iloc[0]["verdict"] == "fails"
+    assert (
+        claims.evaluate(vision_verdicts.measure_all_forget(failing, 4)).iloc[0]["verdict"]
+        == "fails"
+    )
     # a diverged run is a collapse (FA 0, RA 0): GDiff-0.9's 0.05 stays the worst
     broken = _table4_runs(fa, {label: 0.9 for label in LABELS}, diverged=[("GDiff-0.9", 1)])
-    assert V.measure_all_forget(broken, 0).value.tolist() == pytest.approx([0.05, 0.0, 0.05])
+    assert vision_verdicts.measure_all_forget(broken, 0).value.tolist() == pytest.approx(
+        [0.05, 0.0, 0.05]
+    )
 
 
 def test_ngdiff_highest_ra_is_paired_per_seed_counts_only_forgetting_runs_and_flips():
     fa = {label: 0.0 for label in LABELS} | {"GDiff-0.9": 0.5}
     ra = {label: 0.7 for label in LABELS} | {"NGDiff+AutoLR": 0.95, "GDiff-0.9": 0.99}
-    rows = V.measure_ngdiff_highest_ra(_table4_runs(fa, ra), draw=0)
+    rows = vision_verdicts.measure_ngdiff_highest_ra(_table4_runs(fa, ra), draw=0)
     # GDiff-0.9 does not forget: its RA 0.99 does not count; 0.95 - 0.7
     assert rows.value.tolist() == pytest.approx([0.25] * 3)
     assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
     # LossNorm forgets and keeps more of R than either NGDiff: the claim fails
     losing = _table4_runs(fa, ra | {"LossNorm": 0.99})
-    row = claims.evaluate(V.measure_ngdiff_highest_ra(losing, 0)).iloc[0]
+    row = claims.evaluate(vision_verdicts.measure_ngdiff_highest_ra(losing, 0)).iloc[0]
     assert row["value"] == pytest.approx(-0.04) and row["verdict"] == "fails"
     # an NGDiff run that does not forget counts RA 0
     keeps = _table4_runs(fa | {"NGDiff": 0.5, "NGDiff+AutoLR": 0.5}, ra)
-    assert V.measure_ngdiff_highest_ra(keeps, 0).value.tolist() == pytest.approx([-0.7] * 3)
-    both = V.claim_measurements(_table4_runs(fa, ra), 0)
-    assert set(both.claim) == set(V.CLAIMS) and len(both) == 6
+    assert vision_verdicts.measure_ngdiff_highest_ra(keeps, 0).value.tolist() == pytest.approx(
+        [-0.7] * 3
+    )
+    both = vision_verdicts.claim_measurements(_table4_runs(fa, ra), 0)
+    assert set(both.claim) == set(vision_verdicts.CLAIMS) and len(both) == 6
 
 
 def test_verdict_table_names_the_setting():
     runs = _table4_runs(dict.fromkeys(LABELS, 0.0), dict.fromkeys(LABELS, 0.9))
-    rows = V.claim_measurements(runs, 0)
+    rows = vision_verdicts.claim_measurements(runs, 0)
     table = claims.verdict_table(claims.evaluate(rows))
-    assert set(table.index) == set(V.CLAIMS) and table["setting"].str.contains("SGD").all()
+    assert (
+        set(table.index) == set(vision_verdicts.CLAIMS)
+        and table["setting"].str.contains("SGD").all()
+    )

@@ -76,6 +76,20 @@ class Config:
     autolr: AutoLR | None = None
 
 
+def run_spec(config: Config, protocol: Protocol, seed: int) -> dict:
+    """What determines a run besides its model and data, for its run-cache key: method,
+    rate, AutoLR rule, ``protocol`` (less the tuning grid and seeds, which only chose the
+    rate), seed and the engine's version. Language-model and image runs alike."""
+    return {
+        "method": config.method,
+        "lr": config.lr,
+        "autolr": asdict(config.autolr) if config.autolr else None,
+        "protocol": asdict(protocol) | {"lr_grid": None, "tuning_seeds": None},
+        "seed": seed,
+        "engine": ENGINE_VERSION,
+    }
+
+
 def lm_job(
     target, bench: Benchmark, config: Config, protocol: Protocol, seed: int, cache: bool = True
 ) -> Job:
@@ -84,12 +98,7 @@ def lm_job(
     spec = {
         "target": target.key,
         "benchmark": bench.fingerprint(),
-        "method": config.method,
-        "lr": config.lr,
-        "autolr": asdict(config.autolr) if config.autolr else None,
-        "protocol": asdict(protocol) | {"lr_grid": None, "tuning_seeds": None},
-        "seed": seed,
-        "engine": ENGINE_VERSION,
+        **run_spec(config, protocol, seed),
         "device": next(target.model.parameters()).device.type,
     }
     args = (target.ref, bench, config, protocol, seed)

@@ -29,7 +29,8 @@ from ..engine.loop import Run
 from ..engine.runs import Config, Grid, Protocol
 from ..stats import FORGET_BELOW
 from . import style
-from .lr_sensitivity import METRICS, NAMES
+from .lr.configs import METRICS
+from .lr.plots import NAMES
 from .style import Line
 
 PAPER_PERIOD = 10  # Appendix C.1: "if we update the learning rate every 10 iterations"
@@ -490,14 +491,7 @@ def plot_trace_row(axes, every: pd.DataFrame, main: str, eta_lines: dict[str, Li
     for label, line in eta_lines.items():
         runs = every[every["label"] == label] if len(every) else every
         for i, (_, run) in enumerate(runs.groupby("seed")):
-            ax.plot(
-                run["step"],
-                run["lr"],
-                color=line.color,
-                ls=line.dash,
-                lw=line.width,
-                label=line.text if i == 0 else None,
-            )
+            line.plot(ax, run["step"], run["lr"], label=line.text if i == 0 else None)
             kept = run[run["kept"]]
             ax.scatter(kept["step"], kept["lr"], marker="x", color="black", zorder=3, s=30)
     ax.scatter([], [], marker="x", color="black", label="fit rejected: eta kept")

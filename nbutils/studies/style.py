@@ -89,6 +89,10 @@ class Line:
     dash: str = "-"
     width: float = 1.6
 
+    def plot(self, ax, x, y, **kwargs):
+        """Draw (x, y) on ``ax`` in this line's colour, dash and width."""
+        return ax.plot(x, y, color=self.color, ls=self.dash, lw=self.width, **kwargs)
+
 
 def set_style() -> None:
     """The collection's figure style (seaborn whitegrid, readable paper fonts)."""
