@@ -380,16 +380,7 @@ def plot_rate_curves(axes, histories: pd.DataFrame, lines: dict[str, Line]) -> N
             if curve.empty:
                 continue
             marker = "o" if column.startswith("rouge") else None
-            ax.plot(
-                curve["step"],
-                curve["mean"],
-                color=line.color,
-                ls=line.dash,
-                lw=line.width,
-                marker=marker,
-                ms=3,
-                label=line.text,
-            )
+            line.plot(ax, curve["step"], curve["mean"], marker=marker, ms=3)
             ax.fill_between(
                 curve["step"], curve["low"], curve["high"], color=line.color, alpha=0.15
             )
