@@ -21,7 +21,7 @@ from .core import digits
 from .engine import tuning
 from .engine.tuning import Request, lm_request
 from .studies import (
-    gradient_geometry,
+    geometry,
     loss_landscape,
     method_comparison,
     momentum_variance,
@@ -38,7 +38,7 @@ def _lm(session, bench, target, methods: list[str], optimizer: str) -> list[Requ
 def plan_01(session, bench, target) -> list[Request]:
     """The real steps' rules, each at its rate under SGD (Algorithm 1 as written)."""
     p = session.params
-    methods = gradient_geometry.real_methods(p["verdicts_only"], p["smoke"])
+    methods = geometry.real_checks.real_methods(p["verdicts_only"], p["smoke"])
     return _lm(session, bench, target, methods, "sgd")
 
 
