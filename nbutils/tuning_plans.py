@@ -22,7 +22,7 @@ from .engine import tuning
 from .engine.tuning import Request, lm_request
 from .studies import (
     geometry,
-    loss_landscape,
+    landscape,
     method_comparison,
     momentum_variance,
     pareto_sweep,
@@ -53,7 +53,8 @@ def plan_02(session, bench, target) -> list[Request]:
 def plan_03(session, bench, target) -> list[Request]:
     """The rules whose landscapes are fitted, under SGD."""
     p = session.params
-    return _lm(session, bench, target, loss_landscape.rules(p["verdicts_only"], p["smoke"]), "sgd")
+    rules = landscape.visits.rules(p["verdicts_only"], p["smoke"])
+    return _lm(session, bench, target, rules, "sgd")
 
 
 def plan_04(session, bench, target) -> list[Request]:
