@@ -132,17 +132,18 @@ def verdict(table, claim_id):
 
 def test_timed_overhead_flips_and_the_count_is_a_sanity_check():
     cheap = timing([0.10, 0.20, 0.15], [0.103, 0.208, 0.156])
-    rows = S.claims.measure_timed_overhead(cheap, draw=0)
+    rows = S.claims.measure_cost(cheap, draw=0)
     claim_id = "ngdiff.appc1.autolr_overhead_below_10_percent"
-    assert rows.value.tolist() == pytest.approx([0.03, 0.04, 0.04])
+    counted = "ngdiff.appc1.autolr_counted_forwards"
+    assert rows[rows.claim == claim_id].value.tolist() == pytest.approx([0.03, 0.04, 0.04])
+    assert rows[rows.claim == counted].value.tolist() == [0.2, 0.2, 0.2]
     assert verdict(rows, claim_id) == "holds"
     costly = timing([0.10, 0.20, 0.15], [0.13, 0.262, 0.195])  # 30-31% overhead
-    assert verdict(S.claims.measure_timed_overhead(costly, 0), claim_id) == "fails"
-    counted = "ngdiff.appc1.autolr_counted_forwards"
+    assert verdict(S.claims.measure_cost(costly, 0), claim_id) == "fails"
     assert claims.claim(counted).kind == "sanity"
-    assert verdict(S.claims.measure_counted_forwards(cheap, 0), counted) == "holds"
+    assert verdict(rows, counted) == "holds"
     more = timing([0.1] * 3, [0.1] * 3, auto_forwards=92)  # 3 extra forwards per update
-    assert verdict(S.claims.measure_counted_forwards(more, 0), counted) == "fails"
+    assert verdict(S.claims.measure_cost(more, 0), counted) == "fails"
 
 
 def run(seed, norms, lrs, start, diverged_at=None):

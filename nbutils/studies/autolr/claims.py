@@ -16,15 +16,17 @@ from ...engine.loop import Run
 from .timing import timing_per_seed
 from .trace import step_rows
 
+# Appendix C.1's claims: each is a column of ``timing_per_seed``.
+COST_COLUMNS = {
+    "ngdiff.appc1.autolr_overhead_below_10_percent": "overhead",  # timed
+    "ngdiff.appc1.autolr_counted_forwards": "extra_forwards",  # counted: 2/k (sanity)
+}
 FIGURE_CLAIMS = {
     "fig7_autolr_trace": [
         "ngdiff.fig7.forget_gradient_gets_smaller_rate",
         "ngdiff.fig7.autolr_rate_rises",
     ],
-    "autolr_settings": [
-        "ngdiff.appc1.autolr_overhead_below_10_percent",
-        "ngdiff.appc1.autolr_counted_forwards",
-    ],
+    "autolr_settings": list(COST_COLUMNS),
 }
 
 
@@ -58,21 +60,17 @@ def measure_rate_rise(runs: Sequence[Run], draw: int) -> pd.DataFrame:
     )
 
 
-def _per_seed(claim_id: str, column: str, timing: pd.DataFrame, draw: int) -> pd.DataFrame:
+def measure_cost(timing: pd.DataFrame, draw: int) -> pd.DataFrame:
+    """Appendix C.1's claims per seed, from ``timed_pairs``: each claim of
+    ``COST_COLUMNS`` with its column of ``timing_per_seed``, the timed ``overhead``
+    (``ngdiff.appc1.autolr_overhead_below_10_percent``) and the counted extra forward
+    passes per step of AutoLR k = 10 (``ngdiff.appc1.autolr_counted_forwards``)."""
     per_seed = timing_per_seed(timing)
-    return claims.measurement(claim_id, draw, per_seed[column].to_numpy(), seeds=per_seed.index)
-
-
-def measure_timed_overhead(timing: pd.DataFrame, draw: int) -> pd.DataFrame:
-    """``ngdiff.appc1.autolr_overhead_below_10_percent``: per seed, the timed
-    ``overhead`` of ``timing_per_seed``."""
-    return _per_seed(FIGURE_CLAIMS["autolr_settings"][0], "overhead", timing, draw)
-
-
-def measure_counted_forwards(timing: pd.DataFrame, draw: int) -> pd.DataFrame:
-    """``ngdiff.appc1.autolr_counted_forwards`` (sanity): per seed, the counted extra
-    forward passes per step of AutoLR k = 10 (2/k by construction)."""
-    return _per_seed(FIGURE_CLAIMS["autolr_settings"][1], "extra_forwards", timing, draw)
+    rows = [
+        claims.measurement(claim_id, draw, per_seed[column].to_numpy(), seeds=per_seed.index)
+        for claim_id, column in COST_COLUMNS.items()
+    ]
+    return pd.concat(rows, ignore_index=True)
 
 
 def claim_measurements(runs: Sequence[Run], timing: pd.DataFrame, draw: int) -> pd.DataFrame:
@@ -82,8 +80,7 @@ def claim_measurements(runs: Sequence[Run], timing: pd.DataFrame, draw: int) -> 
         [
             measure_forget_rate(runs, draw),
             measure_rate_rise(runs, draw),
-            measure_timed_overhead(timing, draw),
-            measure_counted_forwards(timing, draw),
+            measure_cost(timing, draw),
         ],
         ignore_index=True,
     )
