@@ -10,8 +10,8 @@
 - ``engine``: gradients, direction rules, AutoLR, optimizers (DualOptim's states too),
   NPO, the one run loop (``engine.loop``), cached runs, grids and tuning;
 - ``claims``: claims as sidecars state them;
-- ``studies``: one module per notebook (its tables, claims and ``plot_*``; 07's a package
-  by topic, ``studies.momentum``), and the one figure style (``studies.style``);
+- ``studies``: one module or package per notebook (its tables, claims and ``plot_*``; a
+  package holds one module per topic), and the one figure style (``studies.style``);
 - notebook plumbing: ``session``, ``params``, ``presets``, ``catalog``, ``figures``
   (``save_figure``), ``scorecard``, ``site``, ``sidecars`` (two runs' sidecars compared),
   ``cli`` (``python -m nbutils``).

@@ -20,7 +20,7 @@ from . import presets
 from .core import digits
 from .engine import tuning
 from .engine.tuning import Request, lm_request
-from .studies import gradient_geometry, loss_landscape
+from .studies import geometry, landscape
 from .studies.comparison import configs as cmp
 from .studies.momentum import language_model, official_protocol
 from .studies.pareto import sweep as pareto_sweep
@@ -36,7 +36,7 @@ def _lm(session, bench, target, methods: list[str], optimizer: str) -> list[Requ
 def plan_01(session, bench, target) -> list[Request]:
     """The real steps' rules, each at its rate under SGD (Algorithm 1 as written)."""
     p = session.params
-    methods = gradient_geometry.real_methods(p["verdicts_only"], p["smoke"])
+    methods = geometry.real_checks.real_methods(p["verdicts_only"], p["smoke"])
     return _lm(session, bench, target, methods, "sgd")
 
 
@@ -51,7 +51,8 @@ def plan_02(session, bench, target) -> list[Request]:
 def plan_03(session, bench, target) -> list[Request]:
     """The rules whose landscapes are fitted, under SGD."""
     p = session.params
-    return _lm(session, bench, target, loss_landscape.rules(p["verdicts_only"], p["smoke"]), "sgd")
+    rules = landscape.visits.rules(p["verdicts_only"], p["smoke"])
+    return _lm(session, bench, target, rules, "sgd")
 
 
 def plan_04(session, bench, target) -> list[Request]:

@@ -21,13 +21,14 @@ import pytest
 
 from nbutils import catalog, site
 from nbutils.core import paths
-from nbutils.studies import gradient_geometry as geometry
+from nbutils.engine.methods import weights as method_weights
+from nbutils.studies import geometry
 
 SKIP = L.skip_reason()
 SHOTS = paths.REPO_DIR / "build" / "browser"
 # Seconds per notebook at smoke size; generous for a busy 2-core machine.
 TIMEOUT = float(os.environ.get("NBUTILS_BROWSER_TIMEOUT", 900))
-EXPLORER = "geometry.explorer()"
+EXPLORER = "geometry.plane.explorer()"
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +94,14 @@ def test_notebook_runs_in_jupyterlab(stem, lab, browser):
 
 def verdict_line(angle: float, log10_ratio: float) -> tuple[str, list[str]]:
     """The line the explorer must print, and the methods outside Eq. 7, computed here
-    from ``geometry.method_weights`` and ``geometry.in_green``."""
+    from ``engine.methods.weights`` and ``geometry.plane.in_green``."""
     ratio = 10.0**log10_ratio
-    g_r, g_f = geometry.pair_2d(angle, ratio)
-    geo = geometry.geometry_2d(g_r, g_f)
+    g_r, g_f = geometry.plane.pair_2d(angle, ratio)
+    geo = geometry.plane.geometry_2d(g_r, g_f)
     outside = []
-    for method in geometry.FIG2_METHODS:
-        w = geometry.method_weights(method, geo)
-        if not geometry.in_green(g_r, g_f, w.retain * g_r - w.forget * g_f):
+    for method in geometry.plane.FIG2_METHODS:
+        w = method_weights(method, geo)
+        if not geometry.plane.in_green(g_r, g_f, w.retain * g_r - w.forget * g_f):
             outside.append(method)
     line = (
         f"angle {angle:.0f}°, ||g_F||/||g_R|| = {ratio:.3g}: "

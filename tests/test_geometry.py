@@ -11,7 +11,7 @@ import torch
 from nbutils import claims
 from nbutils.engine import directions, lm
 from nbutils.engine.methods import weights as method_weights
-from nbutils.studies import gradient_geometry as G
+from nbutils.studies import geometry as G
 
 matplotlib.use("Agg")
 
@@ -26,7 +26,7 @@ def area(polygon: np.ndarray) -> float:
 
 
 def test_pair_2d_has_the_requested_angle_and_ratio():
-    g_r, g_f = G.pair_2d(120, 5.0)
+    g_r, g_f = G.plane.pair_2d(120, 5.0)
     assert np.linalg.norm(g_r) == 1.0 and np.linalg.norm(g_f) == pytest.approx(5.0)
     assert g_r @ g_f / 5.0 == pytest.approx(math.cos(math.radians(120)))
 
@@ -37,47 +37,49 @@ def test_pair_2d_has_the_requested_angle_and_ratio():
 )
 def test_green_region_membership_on_hand_picked_vectors(d, inside):
     """g_R = e1, g_F = e2: Eq. 7 is the quadrant x >= 0 >= y."""
-    assert G.in_green(np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array(d, float)) is inside
+    assert (
+        G.plane.in_green(np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array(d, float)) is inside
+    )
 
 
 def test_gdiff_leaves_and_ngdiff_stays_on_a_near_parallel_pair():
     """g_F ten times longer and 6 degrees from g_R: GDiff(0.5) = (g_R - g_F)/2 points
     against g_R, so it climbs L_R; NGDiff stays in the green region (Lemma 4)."""
-    g_r, g_f = G.pair_2d(6, 10.0)
-    assert not G.in_green(g_r, g_f, G.direction_2d("GDiff-0.5", g_r, g_f))
-    assert G.in_green(g_r, g_f, G.direction_2d("NGDiff", g_r, g_f))
+    g_r, g_f = G.plane.pair_2d(6, 10.0)
+    assert not G.plane.in_green(g_r, g_f, G.plane.direction_2d("GDiff-0.5", g_r, g_f))
+    assert G.plane.in_green(g_r, g_f, G.plane.direction_2d("NGDiff", g_r, g_f))
 
 
 def test_clip_halfplane_halves_a_square():
     square = np.array([[-1.0, -1], [1, -1], [1, 1], [-1, 1]])
-    assert area(G.clip_halfplane(square, np.array([1.0, 0.0]))) == pytest.approx(2.0)
-    assert area(G.clip_halfplane(square, np.array([1.0, 1.0]))) == pytest.approx(2.0)
-    assert len(G.clip_halfplane(square, np.array([1.0, 0.0])) @ np.array([1.0, 0])) >= 3
+    assert area(G.plane.clip_halfplane(square, np.array([1.0, 0.0]))) == pytest.approx(2.0)
+    assert area(G.plane.clip_halfplane(square, np.array([1.0, 1.0]))) == pytest.approx(2.0)
+    assert len(G.plane.clip_halfplane(square, np.array([1.0, 0.0])) @ np.array([1.0, 0])) >= 3
 
 
 def test_green_polygon_is_the_eq7_quadrant():
     g_r, g_f = np.array([1.0, 0.0]), np.array([0.0, 1.0])
-    poly = G.green_polygon(g_r, g_f, radius=1.0)
+    poly = G.plane.green_polygon(g_r, g_f, radius=1.0)
     assert area(poly) == pytest.approx(1.0)
     assert np.all(poly[:, 0] >= -1e-12) and np.all(poly[:, 1] <= 1e-12)
     # parallel gradients: only the line perpendicular to both remains (zero area)
-    assert area(G.green_polygon(g_r, 3 * g_r, 1.0)) == pytest.approx(0.0, abs=1e-12)
+    assert area(G.plane.green_polygon(g_r, 3 * g_r, 1.0)) == pytest.approx(0.0, abs=1e-12)
     # a zero gradient imposes nothing: half the square
-    assert area(G.green_polygon(g_r, np.zeros(2), 1.0)) == pytest.approx(2.0)
+    assert area(G.plane.green_polygon(g_r, np.zeros(2), 1.0)) == pytest.approx(2.0)
 
 
 def test_cone_polygon_spans_the_two_vectors():
     u, v = np.array([1.0, 0.0]), np.array([0.0, 1.0])
-    assert area(G.cone_polygon(u, v, 1.0)) == pytest.approx(1.0)
-    assert area(G.cone_polygon(v, u, 1.0)) == pytest.approx(1.0)  # orientation-free
-    assert len(G.cone_polygon(u, -u, 1.0)) == 0  # anti-parallel: a line, not an area
-    inside = G.cone_polygon(u, np.array([1.0, 1.0]), 1.0)
+    assert area(G.plane.cone_polygon(u, v, 1.0)) == pytest.approx(1.0)
+    assert area(G.plane.cone_polygon(v, u, 1.0)) == pytest.approx(1.0)  # orientation-free
+    assert len(G.plane.cone_polygon(u, -u, 1.0)) == 0  # anti-parallel: a line, not an area
+    inside = G.plane.cone_polygon(u, np.array([1.0, 1.0]), 1.0)
     assert np.all(inside[:, 1] >= -1e-12) and np.all(inside[:, 1] <= inside[:, 0] + 1e-12)
 
 
 def test_fig2_grid_ngdiff_never_leaves_and_gdiff_does():
-    fig, table = G.fig2_grid(angles=(20, 90, 170), ratios=(0.1, 1.0, 10.0))
-    assert len(table) == 9 * len(G.FIG2_METHODS)
+    fig, table = G.plane.fig2_grid(angles=(20, 90, 170), ratios=(0.1, 1.0, 10.0))
+    assert len(table) == 9 * len(G.plane.FIG2_METHODS)
     by = table.groupby("method")["in_green"].mean()
     assert by["NGDiff"] == 1.0 and by["IMTL-G"] == 1.0
     assert by["GDiff-0.5"] < 1.0 and by["GDiff-0.1"] < 1.0 and by["GDiff-0.9"] < 1.0
@@ -85,7 +87,7 @@ def test_fig2_grid_ngdiff_never_leaves_and_gdiff_does():
 
 
 def test_explorer_builds_a_widget_that_draws_its_initial_state():
-    widget = G.explorer()
+    widget = G.plane.explorer()
     assert widget is not None
     assert [c.description for c in widget.children[:2]] == ["angle °", "log10 ratio"]
     shown = widget.children[2].outputs
@@ -99,15 +101,17 @@ def test_explorer_builds_a_widget_that_draws_its_initial_state():
 
 def test_explorer_prints_the_eq7_verdict_of_its_angle_and_ratio():
     for angle, log10_ratio, gdiff_outside in ((10.0, 1.0, True), (170.0, 0.0, False)):
-        g_r, g_f = G.pair_2d(angle, 10.0**log10_ratio)
+        g_r, g_f = G.plane.pair_2d(angle, 10.0**log10_ratio)
         outside = [
-            m for m in G.FIG2_METHODS if not G.in_green(g_r, g_f, G.direction_2d(m, g_r, g_f))
+            m
+            for m in G.plane.FIG2_METHODS
+            if not G.plane.in_green(g_r, g_f, G.plane.direction_2d(m, g_r, g_f))
         ]
         assert ("GDiff-0.5" in outside) == gdiff_outside
-        _, lines = G.explorer_panel(angle, log10_ratio)
+        _, lines = G.plane.explorer_panel(angle, log10_ratio)
         assert lines[0].endswith("outside Eq. 7: " + (", ".join(outside) or "none")), lines
         verdicts = dict(line.strip().split(": ", 1) for line in lines[1:])
-        assert list(verdicts) == list(G.FIG2_METHODS)
+        assert list(verdicts) == list(G.plane.FIG2_METHODS)
         for method, verdict in verdicts.items():
             assert verdict.startswith("outside") == (method in outside), (method, verdict)
     matplotlib.pyplot.close("all")
@@ -117,7 +121,9 @@ def test_explorer_prints_the_eq7_verdict_of_its_angle_and_ratio():
 
 
 def test_random_pairs_have_the_drawn_cosines_norms_and_ratios():
-    chunks = list(G.random_pair_chunks(50, 300, seed=3, dtype=torch.float64, chunk=16))
+    chunks = list(
+        G.random_checks.random_pair_chunks(50, 300, seed=3, dtype=torch.float64, chunk=16)
+    )
     assert [len(c[2]) for c in chunks] == [16, 16, 16, 2]
     for g_r, g_f, draws in chunks:
         nr, nf = g_r.norm(dim=1).numpy(), g_f.norm(dim=1).numpy()
@@ -130,16 +136,16 @@ def test_random_pairs_have_the_drawn_cosines_norms_and_ratios():
 
 
 def test_random_pairs_are_reproducible_and_chunk_to_a_memory_budget():
-    a = next(G.random_pair_chunks(4, 100, seed=1))
-    b = next(G.random_pair_chunks(4, 100, seed=1))
+    a = next(G.random_checks.random_pair_chunks(4, 100, seed=1))
+    b = next(G.random_checks.random_pair_chunks(4, 100, seed=1))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
-    assert G.chunk_rows(100_000) * 100_000 * 4 <= 2**25
-    assert G.chunk_rows(10**9) == 1
+    assert G.random_checks.chunk_rows(100_000) * 100_000 * 4 <= 2**25
+    assert G.random_checks.chunk_rows(10**9) == 1
 
 
 def test_lemma4_on_random_float32_pairs_and_gdiff_failures():
-    checks, draws = G.random_sign_checks(600, 2000, seed=0, progress=False)
-    table = G.shares(checks)
+    checks, draws = G.random_checks.random_sign_checks(600, 2000, seed=0, progress=False)
+    table = G.eq7.shares(checks)
     assert table.loc["NGDiff", "eq7_share"] == 1.0 and table.loc["IMTL-G", "eq7_share"] == 1.0
     for method in ("GDiff-0.1", "GDiff-0.5", "GDiff-0.9", "LossNorm", "RLW", "GD", "GA"):
         assert table.loc[method, "eq7_share"] < 0.8, method
@@ -154,19 +160,19 @@ def test_lemma4_on_random_float32_pairs_and_gdiff_failures():
 
 
 def test_gdiff_closed_form_boundary_matches_the_checks():
-    checks, draws = G.random_sign_checks(800, 500, seed=4, progress=False)
+    checks, draws = G.random_checks.random_sign_checks(800, 500, seed=4, progress=False)
     for c in (0.1, 0.5, 0.9):
         rows = checks[checks.method == f"GDiff-{c:g}"].merge(draws, on="pair")
-        bound = G.gdiff_boundary(c, rows["log10_ratio"])
+        bound = G.eq7.gdiff_boundary(c, rows["log10_ratio"])
         clear = np.abs(rows["cos"] - bound) > 1e-4  # away from the boundary itself
         assert ((rows["cos"] <= bound) == rows["holds"])[clear].all()
 
 
 def test_check_batch_agrees_with_the_engine_path():
     """The batched check and directions.direction + satisfies_eq7 agree pair by pair."""
-    g_r, g_f, draws = next(G.random_pair_chunks(40, 257, seed=5, chunk=40))
-    methods = [m for m in G.CHECK_METHODS if m != "RLW"]  # RLW: random weights
-    batched = G.check_batch(g_r, g_f, draws, methods).set_index(["pair", "method"])
+    g_r, g_f, draws = next(G.random_checks.random_pair_chunks(40, 257, seed=5, chunk=40))
+    methods = [m for m in G.eq7.CHECK_METHODS if m != "RLW"]  # RLW: random weights
+    batched = G.random_checks.check_batch(g_r, g_f, draws, methods).set_index(["pair", "method"])
     for i in range(len(draws)):
         losses = draws.iloc[i][["loss_retain", "loss_forget"]].tolist()
         geo = directions.Geometry.of([g_r[i]], [g_f[i]], *losses)
@@ -174,22 +180,24 @@ def test_check_batch_agrees_with_the_engine_path():
             w = method_weights(method, geo)
             d = w.retain * g_r[i] - w.forget * g_f[i]
             scale = w.retain * geo.norm_retain + w.forget * geo.norm_forget
-            engine = directions.satisfies_eq7([g_r[i]], [g_f[i]], [d], G.TOL32, d_scale=scale)
+            engine = directions.satisfies_eq7([g_r[i]], [g_f[i]], [d], G.eq7.TOL32, d_scale=scale)
             assert bool(batched.loc[(i, method), "holds"]) == engine, (i, method)
 
 
 def test_buffered_chunks_are_the_fresh_chunks_bit_for_bit():
     """Drawing and checking in reused ChunkBuffers changes no value (notebook 01's claims)."""
-    buffers = G.ChunkBuffers.allocate(16, 300)
-    fresh = G.random_pair_chunks(40, 300, seed=2, chunk=16)
-    reused = G.random_pair_chunks(40, 300, seed=2, chunk=16, buffers=buffers)
+    buffers = G.random_checks.ChunkBuffers.allocate(16, 300)
+    fresh = G.random_checks.random_pair_chunks(40, 300, seed=2, chunk=16)
+    reused = G.random_checks.random_pair_chunks(40, 300, seed=2, chunk=16, buffers=buffers)
     for (a_r, a_f, a_draws), (b_r, b_f, b_draws) in zip(fresh, reused, strict=True):
         assert torch.equal(a_r, b_r) and torch.equal(a_f, b_f)
         assert b_r.data_ptr() == buffers.g_r.data_ptr()  # drawn into the buffers
         assert b_f.data_ptr() == buffers.g_f.data_ptr()
         pd.testing.assert_frame_equal(a_draws, b_draws)
-        plain = G.check_batch(a_r, a_f, a_draws, generator=torch.Generator().manual_seed(0))
-        buffered = G.check_batch(
+        plain = G.random_checks.check_batch(
+            a_r, a_f, a_draws, generator=torch.Generator().manual_seed(0)
+        )
+        buffered = G.random_checks.check_batch(
             b_r, b_f, b_draws, generator=torch.Generator().manual_seed(0), buffers=buffers
         )
         pd.testing.assert_frame_equal(plain, buffered, check_exact=True)
@@ -204,8 +212,10 @@ def test_random_sign_checks_allocate_chunk_sized_arrays_once():
 
     rows, dim = 8, 1000
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        checks, _ = G.random_sign_checks(8 * rows, dim, seed=0, progress=False, chunk=rows)
-    assert len(checks) == 8 * rows * len(G.CHECK_METHODS)
+        checks, _ = G.random_checks.random_sign_checks(
+            8 * rows, dim, seed=0, progress=False, chunk=rows
+        )
+    assert len(checks) == 8 * rows * len(G.eq7.CHECK_METHODS)
     chunk_bytes = rows * dim * 4
     big = [e.name for e in prof.events() if e.self_cpu_memory_usage >= chunk_bytes]
     assert len(big) == 4, big
@@ -214,9 +224,9 @@ def test_random_sign_checks_allocate_chunk_sized_arrays_once():
 # ------------------------------------------------------------------ adversarial
 
 
-@pytest.mark.parametrize("case", G.ADVERSARIAL_CASES)
+@pytest.mark.parametrize("case", G.adversarial_checks.ADVERSARIAL_CASES)
 def test_adversarial_cases_have_their_geometry(case):
-    g_r, g_f = G.adversarial_pair(case, 1000, seed=0)
+    g_r, g_f = G.adversarial_checks.adversarial_pair(case, 1000, seed=0)
     geo = directions.Geometry.of(g_r, g_f)
     expected_cos = {
         "identical (g_F = g_R)": 1.0,
@@ -240,9 +250,9 @@ def test_adversarial_cases_have_their_geometry(case):
 
 
 def test_adversarial_checks_ngdiff_always_holds():
-    checks = G.adversarial_sign_checks(3000, seed=0, instances=2)
-    assert set(checks["case"]) == set(G.ADVERSARIAL_CASES)
-    table = G.shares(checks)
+    checks = G.adversarial_checks.adversarial_sign_checks(3000, seed=0, instances=2)
+    assert set(checks["case"]) == set(G.adversarial_checks.ADVERSARIAL_CASES)
+    table = G.eq7.shares(checks)
     assert table.loc["NGDiff", "eq7_share"] == 1.0 and table.loc["IMTL-G", "eq7_share"] == 1.0
     assert table.loc["GDiff-0.5", "eq7_share"] < 1.0
     ng = checks[(checks.method == "NGDiff") & (checks.case == "anti-parallel (g_F = -g_R/2)")]
@@ -251,7 +261,7 @@ def test_adversarial_checks_ngdiff_always_holds():
 
 def test_unknown_adversarial_case_is_rejected():
     with pytest.raises(ValueError, match="unknown adversarial case"):
-        G.adversarial_pair("spiral", 10, 0)
+        G.adversarial_checks.adversarial_pair("spiral", 10, 0)
 
 
 # ------------------------------------------------------------------ histories and summaries
@@ -269,17 +279,17 @@ def test_history_sign_checks_by_hand():
             "grad_norm_forget": [1.0, 1.0, 1.0, np.nan],
         }
     )
-    checked = G.history_sign_checks(history)
+    checked = G.real_checks.history_sign_checks(history)
     assert len(checked) == 3  # the final-evaluation row has no step
     assert checked["holds"].tolist() == [True, True, False]  # -1e-9/2 is within tolerance
-    table = G.shares(checked, by="label")
+    table = G.eq7.shares(checked, by="label")
     assert table.loc["A", "eq7_share"] == 1.0 and table.loc["B", "retain_side_fails"] == 1.0
 
 
 def test_eq7_margins_are_normalized():
     geo = directions.Geometry(rr=4.0, ff=1.0, rf=0.0)
     w = directions.Weights(0.5, 1.0)  # NGDiff's weights for ||g_R|| = 2, ||g_F|| = 1
-    rel_r, rel_f = G.eq7_margins(geo, w)
+    rel_r, rel_f = G.eq7.eq7_margins(geo, w)
     assert rel_r == pytest.approx(2.0 / (2.0 * 2.0)) and rel_f == pytest.approx(-1.0 / 2.0)
 
 
@@ -297,7 +307,7 @@ def test_theorem5_summary_by_hand():
             "lr": [0.5, 0.5, 1.5],
         }
     )
-    out = G.theorem5_summary(steps, [0.01])
+    out = G.theorem5.theorem5_summary(steps, [0.01])
     assert out["share_both_0.01"] == pytest.approx(1 / 3)
     assert out["share_both_lr"] == 1.0
     assert out["share_curvature_condition_fails"] == pytest.approx(1 / 3)
@@ -314,7 +324,7 @@ def test_theorem5_on_real_steps_of_the_small_target(small_target, small_bench):
         lr=0.3,
         steps=2,
         batch_size=8,
-        visit=G.theorem5_visit(etas),
+        visit=G.theorem5.theorem5_visit(etas),
         evaluate=False,
         progress=False,
     ).history
@@ -327,7 +337,7 @@ def test_theorem5_on_real_steps_of_the_small_target(small_target, small_bench):
     for eta in etas:
         change = steps[f"change_retain_{eta:g}"]
         np.testing.assert_allclose(change, -eta * steps["slope_retain"], rtol=0.2)
-    summary = G.theorem5_summary(steps, etas)
+    summary = G.theorem5.theorem5_summary(steps, etas)
     assert summary["share_both_0.001"] == 1.0
 
 
@@ -335,8 +345,8 @@ def test_theorem5_on_real_steps_of_the_small_target(small_target, small_bench):
 
 
 def test_fig2_panels_claim_is_one_unit_per_panel_and_an_identity():
-    _, panels = G.fig2_grid(angles=(30, 150), ratios=(0.2, 5.0))
-    rows = G.measure_fig2_panels(panels, draw=2)
+    _, panels = G.plane.fig2_grid(angles=(30, 150), ratios=(0.2, 5.0))
+    rows = G.claims.measure_fig2_panels(panels, draw=2)
     assert len(rows) == 4 and (rows.value == 1.0).all() and (rows.draw == 2).all()
     assert rows.unit.iloc[0] == "angle 30, ratio 0.2"
     row = claims.evaluate(rows).iloc[0]
@@ -344,7 +354,7 @@ def test_fig2_panels_claim_is_one_unit_per_panel_and_an_identity():
     # a planted panel outside the region: "all" is the smallest unit
     planted = panels.copy()
     planted.loc[planted.index[planted.method == "NGDiff"][0], "in_green"] = False
-    assert claims.evaluate(G.measure_fig2_panels(planted, 2)).iloc[0]["verdict"] == "fails"
+    assert claims.evaluate(G.claims.measure_fig2_panels(planted, 2)).iloc[0]["verdict"] == "fails"
 
 
 def _checks(method_holds: dict, by: str = "method", seeds=None) -> pd.DataFrame:
@@ -362,13 +372,13 @@ def test_identity_claims_take_a_share_per_unit():
     random = _checks({"PCGrad": [True] * 4, "PCGrad (paper)": [True, False, False, True]})
     adversarial = _checks({"PCGrad": [True, None, True]})  # None: the rule raised
     real = _checks({"PCGrad": [True, True, True, False]}, by="label", seeds=[0, 0, 1, 1])
-    rows = G.measure_identity("PCGrad", 5, random, adversarial, real, seed=5)
+    rows = G.claims.measure_identity("PCGrad", 5, random, adversarial, real, seed=5)
     assert rows.unit.tolist() == ["random pairs", "adversarial pairs", "real run", "real run"]
     assert rows.value.tolist() == pytest.approx([1.0, 1.0, 1.0, 0.5])
-    assert set(rows.claim) == {G.PCGRAD_IDENTITY} and rows.seed.tolist() == [5, 5, 0, 1]
+    assert set(rows.claim) == {G.claims.PCGRAD_IDENTITY} and rows.seed.tolist() == [5, 5, 0, 1]
     row = claims.evaluate(rows).iloc[0]
     assert row["kind"] == "sanity" and row["value"] == 0.5 and row["verdict"] == "fails"
-    only_pairs = G.measure_identity("IMTL-G", 0, _checks({"IMTL-G": [True, True]}))
+    only_pairs = G.claims.measure_identity("IMTL-G", 0, _checks({"IMTL-G": [True, True]}))
     assert claims.evaluate(only_pairs).iloc[0]["verdict"] == "holds"
 
 
@@ -378,14 +388,14 @@ def test_gdiff_leaving_eq7_on_real_steps_is_measured_per_run_and_flips():
         by="label",
         seeds=[0, 0, 1, 1, 2, 2],
     )
-    rows = G.measure_gdiff_leaves(real, draw=0)
+    rows = G.claims.measure_gdiff_leaves(real, draw=0)
     assert rows.seed.tolist() == [0, 1, 2] and rows.value.tolist() == pytest.approx([0.5, 0, 0.5])
     assert (rows.unit == "real run").all()
     assert claims.evaluate(rows).iloc[0]["verdict"] == "inconclusive"  # one run never left
     leaves = real.assign(holds=False)
-    assert claims.evaluate(G.measure_gdiff_leaves(leaves, 0)).iloc[0]["verdict"] == "holds"
+    assert claims.evaluate(G.claims.measure_gdiff_leaves(leaves, 0)).iloc[0]["verdict"] == "holds"
     stays = real.assign(holds=True)  # GDiff inside Eq. 7 at every real step: fails
-    assert claims.evaluate(G.measure_gdiff_leaves(stays, 0)).iloc[0]["verdict"] == "fails"
+    assert claims.evaluate(G.claims.measure_gdiff_leaves(stays, 0)).iloc[0]["verdict"] == "fails"
 
 
 def _walks(change_retain, change_forget, curv_retain, curv_forget, seeds):
@@ -402,35 +412,39 @@ def _walks(change_retain, change_forget, curv_retain, curv_forget, seeds):
 
 def test_theorem5_claims_are_per_ngdiff_run_and_flip():
     good = _walks([-1, -1, -1, -1], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, -1, 1], [0, 0, 1, 1])
-    rows = G.measure_theorem5(good, draw=1).set_index(["claim", "seed"])["value"]
-    assert rows[G.THM5_PART1, 0] == 1.0 and rows[G.THM5_PART1, 1] == 1.0
-    assert rows[G.THM5_PART2, 0] == 1.0 and rows[G.THM5_PART2, 1] == 0.5
-    verdicts = claims.evaluate(G.measure_theorem5(good, 1)).set_index("id")["verdict"]
-    assert verdicts[G.THM5_PART1] == "holds"
+    rows = G.claims.measure_theorem5(good, draw=1).set_index(["claim", "seed"])["value"]
+    assert rows[G.claims.THM5_PART1, 0] == 1.0 and rows[G.claims.THM5_PART1, 1] == 1.0
+    assert rows[G.claims.THM5_PART2, 0] == 1.0 and rows[G.claims.THM5_PART2, 1] == 0.5
+    verdicts = claims.evaluate(G.claims.measure_theorem5(good, 1)).set_index("id")["verdict"]
+    assert verdicts[G.claims.THM5_PART1] == "holds"
     convex = good.assign(curvature_forget=1.0)
-    verdicts = claims.evaluate(G.measure_theorem5(convex, 1)).set_index("id")["verdict"]
-    assert verdicts[G.THM5_PART2] == "holds"
+    verdicts = claims.evaluate(G.claims.measure_theorem5(convex, 1)).set_index("id")["verdict"]
+    assert verdicts[G.claims.THM5_PART2] == "holds"
     # L_F falls along d at every step (part 1 broken) and the curvature is negative
     bad = _walks([-1, -1, -1, -1], [-1] * 4, [-1] * 4, [1, 1, 1, 1], [0, 0, 1, 1])
-    verdicts = claims.evaluate(G.measure_theorem5(bad, 1)).set_index("id")["verdict"]
-    assert verdicts[G.THM5_PART1] == "fails" and verdicts[G.THM5_PART2] == "fails"
+    verdicts = claims.evaluate(G.claims.measure_theorem5(bad, 1)).set_index("id")["verdict"]
+    assert verdicts[G.claims.THM5_PART1] == "fails" and verdicts[G.claims.THM5_PART2] == "fails"
 
 
 def test_every_claim_of_notebook_01_is_in_exactly_one_figure():
-    shown = [i for ids in G.CLAIMS_BY_FIGURE.values() for i in ids]
+    shown = [i for ids in G.claims.CLAIMS_BY_FIGURE.values() for i in ids]
     assert sorted(shown) == sorted(c.id for c in claims.of_notebook("01_gradient_geometry"))
-    assert {claims.claim(i).kind for i in G.IDENTITIES.values()} == {"sanity"}
-    assert {claims.claim(i).kind for i in (G.GDIFF_LEAVES, G.THM5_PART2)} == {"evidence"}
-    assert claims.claim(G.THM5_PART1).kind == "sanity"  # first order at eta 1e-3, given Lemma 4
+    assert {claims.claim(i).kind for i in G.claims.IDENTITIES.values()} == {"sanity"}
+    assert {claims.claim(i).kind for i in (G.claims.GDIFF_LEAVES, G.claims.THM5_PART2)} == {
+        "evidence"
+    }
+    assert (
+        claims.claim(G.claims.THM5_PART1).kind == "sanity"
+    )  # first order at eta 1e-3, given Lemma 4
 
 
 def test_verdict_table_puts_evidence_first_and_names_settings():
     rows = pd.concat(
         [
-            G.measure_identity("NGDiff", 0, _checks({"NGDiff": [True]})),
-            G.measure_gdiff_leaves(_checks({"GDiff-0.5": [False]}, "label", [0]), 0),
+            G.claims.measure_identity("NGDiff", 0, _checks({"NGDiff": [True]})),
+            G.claims.measure_gdiff_leaves(_checks({"GDiff-0.5": [False]}, "label", [0]), 0),
         ]
     )
     table = claims.verdict_table(claims.evaluate(rows))
     assert table["kind"].tolist() == ["evidence", "sanity"]
-    assert "SGD" in table.loc[G.GDIFF_LEAVES, "setting"]
+    assert "SGD" in table.loc[G.claims.GDIFF_LEAVES, "setting"]

@@ -15,7 +15,7 @@ from nbutils.core.batches import answer_loss, collate, encode_records
 from nbutils.engine import lm
 from nbutils.engine import probes as L
 from nbutils.engine.gradients import trainable
-from nbutils.studies import loss_landscape
+from nbutils.studies import landscape
 
 
 class Quadratic(torch.nn.Module):
@@ -190,7 +190,7 @@ def test_curvature_summary_counts_by_hand():
             "curvature_forget": [3.0, 1.0, 1.0, 1.0],
         }
     )
-    out = loss_landscape.curvature_summary(fits)
+    out = landscape.claims.curvature_summary(fits)
     assert out["median_r2_retain"] == pytest.approx(0.98)
     assert out["share_r2_ge_095_retain"] == 0.75
     assert out["share_positive_curvature_retain"] == 0.5
@@ -330,16 +330,16 @@ def test_remark41_and_quadratic_fits_are_per_ngdiff_run_not_pooled_over_rules():
             "GDiff-0.5": [(0, 0.99, 0.99, 1, 1)] * 6,  # another rule: never counted
         }
     )
-    quad = loss_landscape.measure_quadratic(fits, draw=7)
+    quad = landscape.claims.measure_quadratic(fits, draw=7)
     assert quad.seed.tolist() == [0, 1] and quad.value.tolist() == [0.5, 1.0]
     assert (quad.draw == 7).all()
-    convex = loss_landscape.measure_remark41(fits, draw=7)
+    convex = landscape.claims.measure_remark41(fits, draw=7)
     assert convex.value.tolist() == [0.5, 0.0]
 
 
 def test_remark41_flips_with_ngdiffs_own_curvature():
     convex = _fits({"NGDiff": [(s, 0.99, 0.99, 1.0, 2.0) for s in range(4) for _ in range(3)]})
-    verdict = claims.evaluate(loss_landscape.measure_remark41(convex, 0)).iloc[0]["verdict"]
+    verdict = claims.evaluate(landscape.claims.measure_remark41(convex, 0)).iloc[0]["verdict"]
     assert verdict == "holds"
     # L_F concave along g_NGDiff on most steps of every run: fails, whatever other rules do
     concave = _fits(
@@ -348,15 +348,19 @@ def test_remark41_flips_with_ngdiffs_own_curvature():
             "LossNorm": [(s, 0.99, 0.99, 1.0, 1.0) for s in range(4) for _ in range(30)],
         }
     )
-    verdict = claims.evaluate(loss_landscape.measure_remark41(concave, 0)).iloc[0]["verdict"]
+    verdict = claims.evaluate(landscape.claims.measure_remark41(concave, 0)).iloc[0]["verdict"]
     assert verdict == "fails"
 
 
 def test_quadratic_claim_flips_when_fits_are_poor():
     good = _fits({"NGDiff": [(s, 0.99, 0.97, 1, 1) for s in range(3) for _ in range(2)]})
     poor = _fits({"NGDiff": [(s, 0.99, r2, 1, 1) for s in range(3) for r2 in (0.5, 0.9)]})
-    assert claims.evaluate(loss_landscape.measure_quadratic(good, 0)).iloc[0]["verdict"] == "holds"
-    assert claims.evaluate(loss_landscape.measure_quadratic(poor, 0)).iloc[0]["verdict"] == "fails"
+    assert (
+        claims.evaluate(landscape.claims.measure_quadratic(good, 0)).iloc[0]["verdict"] == "holds"
+    )
+    assert (
+        claims.evaluate(landscape.claims.measure_quadratic(poor, 0)).iloc[0]["verdict"] == "fails"
+    )
 
 
 def test_gen_claim_is_one_error_per_run_and_flips():
@@ -368,36 +372,36 @@ def test_gen_claim_is_one_error_per_run_and_flips():
             "gen_size": [np.nan, 0.3, 0.3, np.nan, 0.3],
         }
     )
-    rows = loss_landscape.measure_gen(fits, draw=1)
+    rows = landscape.claims.measure_gen(fits, draw=1)
     assert rows.seed.tolist() == [0, 1] and rows.value.tolist() == [0.01, 0.011]
     assert rows["size"].tolist() == [0.3, 0.3]
     assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
     rounded_off = fits.assign(gen_curvature_rel_error=[np.nan, 0.5, 0.51, np.nan, 0.0])
-    row = claims.evaluate(loss_landscape.measure_gen(rounded_off, 1)).iloc[0]
+    row = claims.evaluate(landscape.claims.measure_gen(rounded_off, 1)).iloc[0]
     assert row["verdict"] == "fails"
 
 
 def test_showcase_is_sanity_and_flags_a_far_eta_star():
     from nbutils.engine.autolr import Parabola
 
-    snap = loss_landscape.Snapshot(10)
+    snap = landscape.visits.Snapshot(10)
     snap.fig3 = {
         "retain": {"fit": Parabola(1.0, 2.0, 4.0), "exact": L.Directional(1.0, 2.0, 5.0)},
         "forget": {"fit": Parabola(1.0, 2.0, 1.0), "exact": L.Directional(1.0, 2.0, 4.0)},
     }
-    rows = loss_landscape.measure_showcase(snap, draw=0, seed=0)
+    rows = landscape.claims.measure_showcase(snap, draw=0, seed=0)
     assert rows.task.tolist() == ["retain", "forget"] and rows.value.tolist() == [4.0, 1.0]
     # eta*: retain 0.5 vs 0.4 (ratio 1.25), forget 2 vs 0.5 (ratio 4: flagged)
     assert rows.eta_star_ratio.tolist() == pytest.approx([1.25, 4.0])
     assert rows.flagged.tolist() == [False, True]
     row = claims.evaluate(rows).iloc[0]
     assert row["kind"] == "sanity" and row["verdict"] == "holds"
-    assert loss_landscape.far_off(math.nan) and loss_landscape.far_off(0.5)
-    assert not loss_landscape.far_off(0.51)
+    assert landscape.claims.far_off(math.nan) and landscape.claims.far_off(0.5)
+    assert not landscape.claims.far_off(0.51)
 
 
 def test_every_claim_of_notebook_03_is_in_exactly_one_figure():
-    shown = [i for ids in loss_landscape.CLAIMS_BY_FIGURE.values() for i in ids]
+    shown = [i for ids in landscape.claims.CLAIMS_BY_FIGURE.values() for i in ids]
     assert sorted(shown) == sorted(c.id for c in claims.of_notebook("03_loss_landscape"))
 
 
@@ -407,10 +411,10 @@ def test_gen_at_rate_on_real_steps_matches_the_snapshot(small_target, small_benc
     walk = lm.unlearn_lm(
         small_target.model, small_target.tokenizer, small_bench, "NGDiff", lr=0.3, steps=2,
         batch_size=8, seed=0, evaluate=False, progress=False,
-        visit=loss_landscape.ngdiff_fit_visit(xs, gen_step=1),
+        visit=landscape.visits.ngdiff_fit_visit(xs, gen_step=1),
     ).history  # fmt: skip
     assert walk["gen_curvature_rel_error"].notna().tolist() == [False, True]
-    snap = loss_landscape.Snapshot(1, sizes=[1e-2])
+    snap = landscape.visits.Snapshot(1, sizes=[1e-2])
     lm.unlearn_lm(
         small_target.model, small_target.tokenizer, small_bench, "NGDiff", lr=0.3, steps=2,
         batch_size=8, seed=0, evaluate=False, progress=False, visit=snap,

@@ -94,6 +94,14 @@ class Line:
         return ax.plot(x, y, color=self.color, ls=self.dash, lw=self.width, **kwargs)
 
 
+def signed_step_axes(ax, linthresh: float, ylabel: str, title: str) -> None:
+    """A panel of a signed quantity per unlearning step: the zero line that separates the
+    signs, a symmetric-log y axis (linear within ``linthresh``), the step t on x."""
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_yscale("symlog", linthresh=linthresh)
+    ax.set(xlabel="unlearning step t", ylabel=ylabel, title=title)
+
+
 def set_style() -> None:
     """The collection's figure style (seaborn whitegrid, readable paper fonts)."""
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.15)
