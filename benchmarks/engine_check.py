@@ -9,7 +9,7 @@ about 15 epochs over F as in the paper's Appendix F.3; three unlearning seeds. G
 
 import argparse
 
-from nbutils.core import data, models
+from nbutils.core import data, targets
 from nbutils.engine.autolr import AutoLR
 from nbutils.engine.lm import unlearn_lm
 
@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     args = parser.parse_args()
     bench = data.generate_authors()
-    target = models.train_target(bench, progress=False)
+    target = targets.train_target(bench, progress=False)
     print(
         f"{'method':16s} {'lr0':>6s} {'seed':>4s} {'ROUGE_F':>8s} {'ROUGE_R':>8s} {'final lr':>9s}"
     )

@@ -25,8 +25,8 @@ import ray
 import torch
 
 import nbutils as nbu
-from nbutils.cli import declared_defaults
 from nbutils.engine import executor, ray_tasks, runs
+from nbutils.reproduce.cli import declared_defaults
 
 
 def gpu_memory_mb() -> float:

@@ -46,7 +46,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from nbutils import catalog  # noqa: E402
+from nbutils.reproduce import catalog  # noqa: E402
 
 
 @dataclass

@@ -17,8 +17,8 @@ import time
 import ray
 
 import nbutils as nbu
-from nbutils.cli import declared_defaults
 from nbutils.engine import executor, runs
+from nbutils.reproduce.cli import declared_defaults
 
 METHODS = ("GDiff-0.5", "LossNorm", "NGDiff", "NPO")
 SEEDS = (0, 1, 2)

@@ -19,10 +19,10 @@ import time
 import torch
 
 import nbutils as nbu
-from nbutils.cli import declared_defaults
 from nbutils.core import metrics
 from nbutils.engine import lm
 from nbutils.engine.autolr import AutoLR
+from nbutils.reproduce.cli import declared_defaults
 
 METHODS = ("GDiff-0.5", "LossNorm", "NGDiff", "NPO", "NGDiff+AutoLR")
 

@@ -22,7 +22,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from nbutils import catalog, scorecard  # noqa: E402
+from nbutils.reproduce import catalog, scorecard  # noqa: E402
 
 
 def draw_folders(figures: Path, draws: list[int]) -> dict[int, Path]:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nbutils import catalog, claims, stats
+from nbutils import claims, stats
 from nbutils.core import paths
+from nbutils.reproduce import catalog
 
 RENAMED = {"ngdiff.fig7.forget_gradient_grows": "ngdiff.fig7.forget_gradient_gets_smaller_rate"}
 # Claims whose measured quantity changed in substance (issue 25), and how

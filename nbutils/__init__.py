@@ -17,10 +17,11 @@
   ``cli`` (``python -m nbutils``).
 """
 
-from . import catalog, claims, core, engine, presets, stats, studies
-from .figures import save_figure
-from .session import setup
-from .tuning_plans import tuned_rates
+from . import claims, core, engine, stats, studies
+from .reproduce import catalog, presets
+from .reproduce.figures import save_figure
+from .reproduce.session import setup
+from .reproduce.tuning_plans import tuned_rates
 
 __version__ = "0.1.0"
 __all__ = [

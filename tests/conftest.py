@@ -8,8 +8,8 @@ os.environ["HF_HUB_OFFLINE"] = (
 
 import pytest  # noqa: E402
 
-from nbutils import presets  # noqa: E402
-from nbutils.core import data, models  # noqa: E402
+from nbutils.core import data, targets  # noqa: E402
+from nbutils.reproduce import presets  # noqa: E402
 
 
 def pytest_configure(config):
@@ -20,10 +20,10 @@ def pytest_configure(config):
     if workers > 1:
         import torch
 
-        from nbutils import cli
         from nbutils.engine import executor
+        from nbutils.reproduce import running
 
-        share = cli.workers_per_job(workers)
+        share = running.workers_per_job(workers)
         os.environ[executor.WORKERS_VARIABLE] = str(share)
         torch.set_num_threads(share)
 
@@ -60,7 +60,7 @@ def small_bench():
 @pytest.fixture(scope="session")
 def small_target(small_bench):
     """The smoke-size target (trained once per test session, about 3 s)."""
-    return models.train_target(small_bench, settings=presets.SMOKE_TARGET, progress=False)
+    return targets.train_target(small_bench, settings=presets.SMOKE_TARGET, progress=False)
 
 
 @pytest.fixture

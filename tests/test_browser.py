@@ -19,9 +19,9 @@ import labdriver as L
 import nbformat
 import pytest
 
-from nbutils import catalog, site
 from nbutils.core import paths
 from nbutils.engine.methods import weights as method_weights
+from nbutils.reproduce import catalog, site
 from nbutils.studies import geometry
 
 SKIP = L.skip_reason()
@@ -257,7 +257,7 @@ def _executed(nb_path: Path) -> bool:
 @pytest.mark.browser
 @SITE_GROUP
 def test_site_index_and_a_notebook_page_show_their_figures(lab, browser, tmp_path):
-    """``nbutils.site`` on the notebooks saved by JupyterLab above (00_tour is run here
+    """``nbutils.reproduce.site`` on the notebooks saved by JupyterLab above (00_tour is run here
     when it was not) and the committed figures: the index lists every notebook with all
     its figures loaded, and 00_tour's page shows its figure and its progress bars."""
     relpath = "notebooks/00_tour.ipynb"

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbutils import catalog, claims
+from nbutils import claims
+from nbutils.reproduce import catalog
 
 
 def test_every_claim_is_well_formed_and_names_its_notebook():

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from nbutils import figures
 from nbutils.core import paths
+from nbutils.reproduce import figures
 
 SCHEMA = {"figure", "notebook", "params", "data", "claims", "provenance"}
 

@@ -1,8 +1,10 @@
 """The package reads in layers: imports only go down, and no module imports itself back.
 
-core <- stats <- engine <- claims <- studies <- notebook plumbing. Every import counts,
-also one made inside a function. Plotting and the notebook session live above the
-engine: nothing in core, stats or engine draws or opens a session.
+core <- stats <- engine <- claims <- studies <- notebook plumbing (``nbutils/reproduce/``).
+Every import counts, also one made inside a function. Plotting and the notebook session
+live above the engine: nothing in core, stats or engine draws or opens a session. The
+package root holds only the layers' folders (and ``stats.py``), the plumbing folder and
+``__init__``/``__main__``; no module is longer than a reader can hold (450 lines).
 """
 
 import ast
@@ -14,7 +16,8 @@ from nbutils.core import paths
 
 PACKAGE = paths.PACKAGE_DIR
 LAYERS = {"core": 0, "stats": 1, "engine": 2, "claims": 3, "studies": 4}
-PLUMBING = 5  # session, params, presets, catalog, figures, cli, ...
+PLUMBING = 5  # nbutils/reproduce/: session, params, presets, catalog, figures, cli, ...
+MAX_LINES = 450
 PLOTTING = ("matplotlib", "seaborn")
 
 
@@ -55,7 +58,7 @@ GRAPH = {
 def test_the_graph_is_read():
     assert "nbutils.engine.loop" in GRAPH["nbutils.engine.unlearner"]
     assert "nbutils.core.metrics" in GRAPH["nbutils.engine.lm"]
-    assert layer("nbutils.engine.loop") == 2 and layer("nbutils.session") == PLUMBING
+    assert layer("nbutils.engine.loop") == 2 and layer("nbutils.reproduce.session") == PLUMBING
 
 
 @pytest.mark.parametrize("name", sorted(GRAPH))
@@ -70,11 +73,13 @@ def test_imports_only_go_down(name):
 def test_core_stats_and_engine_neither_plot_nor_open_sessions(name):
     found = imports(MODULES[name])
     assert not {m for m in found if m.split(".")[0] in PLOTTING}, f"{name} imports plotting"
-    assert not found & {"nbutils.session", "nbutils.presets", "nbutils.figures"}
+    assert not {m for m in found if m.startswith("nbutils.reproduce")}
 
 
 def test_stats_stands_alone():
-    assert not {m for m in imports(MODULES["nbutils.stats"]) if m.startswith("nbutils")}
+    own = [n for n in MODULES if n == "nbutils.stats" or n.startswith("nbutils.stats.")]
+    found = {m for n in own for m in imports(MODULES[n]) if m.startswith("nbutils")}
+    assert len(own) > 1 and not {m for m in found if not m.startswith("nbutils.stats")}
 
 
 def test_no_import_cycles():
@@ -108,3 +113,23 @@ def test_a_planted_cycle_is_found(monkeypatch):
         test_no_import_cycles()
     with pytest.raises(AssertionError, match="imports upward"):
         test_imports_only_go_down("nbutils.core.batches")
+
+
+def test_the_plumbing_folder_is_imported_by_no_layer():
+    layers = [name for name in GRAPH if layer(name) < PLUMBING]
+    assert "nbutils.studies.style" in layers and "nbutils.core.paths" in layers
+    importers = sorted(
+        n for n in layers if any(m.startswith("nbutils.reproduce") for m in GRAPH[n])
+    )
+    assert not importers, f"layers import the notebook plumbing: {importers}"
+
+
+def test_the_package_root_holds_the_layers_the_plumbing_and_nothing_else():
+    allowed = {"__init__.py", "__main__.py", "stats.py", "claims.py", "core", "stats",
+               "engine", "claims", "studies", "reproduce", "__pycache__"}  # fmt: skip
+    assert {p.name for p in PACKAGE.iterdir()} <= allowed
+
+
+def test_no_module_is_longer_than_a_reader_can_hold():
+    long = {n: len(p.read_text().splitlines()) for n, p in MODULES.items()}
+    assert not {n: k for n, k in long.items() if k > MAX_LINES}

@@ -6,8 +6,8 @@ import warnings
 import pytest
 import torch
 
-from nbutils import presets
-from nbutils.core import models
+from nbutils.core import models, targets
+from nbutils.reproduce import presets
 
 
 def _same_weights(a, b) -> bool:
@@ -30,11 +30,11 @@ def test_default_tiny_model_has_a_few_million_parameters(small_bench):
 
 
 def test_cache_miss_then_hit(small_bench, tmp_path):
-    first = models.train_target(
+    first = targets.train_target(
         small_bench, settings=presets.SMOKE_TARGET, cache_dir=tmp_path, progress=False
     )
     start = time.perf_counter()
-    second = models.train_target(
+    second = targets.train_target(
         small_bench, settings=presets.SMOKE_TARGET, cache_dir=tmp_path, progress=False
     )
     assert not first.from_cache and second.from_cache
@@ -46,39 +46,39 @@ def test_cache_miss_then_hit(small_bench, tmp_path):
 
 def test_another_seed_is_another_key(small_bench):
     settings = presets.SMOKE_TARGET
-    assert models.target_key(small_bench, "tiny", 0, settings, "all") != models.target_key(
+    assert targets.target_key(small_bench, "tiny", 0, settings, "all") != targets.target_key(
         small_bench, "tiny", 1, settings, "all"
     )
-    assert models.target_key(small_bench, "tiny", 0, settings, "all") != models.target_key(
+    assert targets.target_key(small_bench, "tiny", 0, settings, "all") != targets.target_key(
         small_bench, "tiny", 0, settings, "retain"
     )
 
 
 def test_corrupt_cache_is_rebuilt_not_trusted(small_bench, tmp_path):
-    first = models.train_target(
+    first = targets.train_target(
         small_bench, settings=presets.SMOKE_TARGET, cache_dir=tmp_path, progress=False
     )
     weights = first.path / "model.pt"
     weights.write_bytes(weights.read_bytes()[:1000])  # truncated
     with pytest.warns(UserWarning, match="rebuilding"):
-        rebuilt = models.train_target(
+        rebuilt = targets.train_target(
             small_bench, settings=presets.SMOKE_TARGET, cache_dir=tmp_path, progress=False
         )
     assert not rebuilt.from_cache
     assert _same_weights(first.model, rebuilt.model)  # same seed, same weights
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        again = models.train_target(
+        again = targets.train_target(
             small_bench, settings=presets.SMOKE_TARGET, cache_dir=tmp_path, progress=False
         )
     assert again.from_cache
 
 
 def test_same_seed_same_target_to_the_last_bit(small_bench, tmp_path):
-    a = models.train_target(
+    a = targets.train_target(
         small_bench, settings=presets.SMOKE_TARGET, cache_dir=tmp_path / "a", progress=False
     )
-    b = models.train_target(
+    b = targets.train_target(
         small_bench, settings=presets.SMOKE_TARGET, cache_dir=tmp_path / "b", progress=False
     )
     assert not b.from_cache and _same_weights(a.model, b.model)
@@ -102,7 +102,7 @@ def test_real_model_path_loads_a_local_folder(small_target, tmp_path):
 
 def test_target_splits_must_be_known(small_bench):
     with pytest.raises(ValueError, match="splits"):
-        models.train_target(small_bench, splits="forget")
+        targets.train_target(small_bench, splits="forget")
 
 
 def test_memorization_check_moves_each_batch_to_the_models_device(
@@ -119,7 +119,7 @@ def test_memorization_check_moves_each_batch_to_the_models_device(
 
     monkeypatch.setattr(batches.Batch, "to", recording_to)
     items = batches.encode_records(small_target.tokenizer, small_bench.retain[:8])
-    models.memorized_share(small_target.model, items, small_target.tokenizer.pad_token_id, 4)
+    targets.memorized_share(small_target.model, items, small_target.tokenizer.pad_token_id, 4)
     assert seen and all(d == next(small_target.model.parameters()).device for d in seen)
 
 

@@ -8,8 +8,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-from nbutils import catalog, cli, sidecars
 from nbutils.core import paths
+from nbutils.reproduce import catalog, cli, sidecars
 
 NOTEBOOKS = sorted(paths.notebooks_dir().glob("*.ipynb"))
 README = (paths.REPO_DIR / "README.md").read_text()

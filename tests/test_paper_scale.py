@@ -11,9 +11,9 @@ import pytest
 import torch
 import yaml
 
-from nbutils import catalog, cli, presets
-from nbutils.core import models, runtime, verbmem
-from nbutils.core.models import TargetSettings
+from nbutils.core import models, runtime, targets, verbmem
+from nbutils.core.targets import TargetSettings
+from nbutils.reproduce import catalog, cli, presets, running
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = dict(model="tiny", dataset="authors", dtype="float32")
@@ -74,7 +74,7 @@ def test_cuda_without_cuda_fails_at_the_validation_cell(tmp_path, monkeypatch):
         "out_dir": str(tmp_path),
     }
     with pytest.raises(RuntimeError) as err:
-        cli.run_notebook(catalog.entry("00_tour"), values, tmp_path / "build")
+        running.run_notebook(catalog.entry("00_tour"), values, tmp_path / "build")
     message = str(err.value)
     assert "failed in cell 3 ('import nbutils as nbu')" in message
     assert "CUDA" in message and "device='cuda'" in message
@@ -100,9 +100,9 @@ def test_autocast_forward_survives_deepcopy(small_target):
 
 def test_precision_is_part_of_the_target_key_only_when_not_float32(small_bench):
     settings = presets.SMOKE_TARGET
-    plain = models.target_key(small_bench, "tiny", 0, settings, "all")
-    assert models.target_key(small_bench, "tiny", 0, settings, "all", "float32") == plain
-    assert models.target_key(small_bench, "tiny", 0, settings, "all", "bfloat16") != plain
+    plain = targets.target_key(small_bench, "tiny", 0, settings, "all")
+    assert targets.target_key(small_bench, "tiny", 0, settings, "all", "float32") == plain
+    assert targets.target_key(small_bench, "tiny", 0, settings, "all", "bfloat16") != plain
 
 
 def test_a_local_model_folder_is_fine_tuned_as_a_target(small_bench, small_target, tmp_path):
@@ -110,7 +110,7 @@ def test_a_local_model_folder_is_fine_tuned_as_a_target(small_bench, small_targe
     small_target.tokenizer.save_pretrained(tmp_path / "local")
     settings = TargetSettings(lr=1e-4, max_epochs=1, check_every=1)
     for cached in (False, True):
-        target = models.train_target(
+        target = targets.train_target(
             small_bench,
             str(tmp_path / "local"),
             settings=settings,
@@ -229,7 +229,7 @@ def test_gradient_checkpointing_recomputes_layers_and_changes_no_number(
 def test_paper_target_settings_keep_checkpointing_on_the_cached_target(small_bench, tmp_path):
     settings = replace(presets.SMOKE_TARGET, max_epochs=1, gradient_checkpointing=True)
     for expect_cached in (False, True):
-        target = models.train_target(
+        target = targets.train_target(
             small_bench, settings=settings, cache_dir=tmp_path, progress=False
         )
         assert target.from_cache is expect_cached and target.model.is_activation_checkpointing
@@ -294,11 +294,11 @@ def _planned(workflow: dict) -> list[list[tuple]]:
             line = line.replace("${{ inputs." + key + " }}", spec["default"])
         argv = shlex.split(line.split("-m nbutils", 1)[1])
         parser_args = cli.build_parser().parse_args(argv)  # SystemExit on unknown options
-        overrides = {k: cli.parse_value(v) for k, v in parser_args.param}
+        overrides = {k: running.parse_value(v) for k, v in parser_args.param}
         if parser_args.smoke:
             overrides["smoke"] = True
         names = list(catalog.NOTEBOOKS) if parser_args.notebook == "all" else [parser_args.notebook]
-        plans.append(cli.plan(names, {**overrides, "out_dir": "x"}))
+        plans.append(running.plan(names, {**overrides, "out_dir": "x"}))
     return plans
 
 

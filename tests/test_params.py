@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from nbutils import catalog, cli, params
 from nbutils.engine import executor
-from nbutils.session import setup
+from nbutils.reproduce import catalog, cli, params, running
+from nbutils.reproduce.session import setup
 
 COMMON = dict(
     seed=0,
@@ -65,10 +65,10 @@ def test_open_interval_check():
 
 
 def test_cli_parses_literals():
-    assert cli.parse_value("3") == 3 and cli.parse_value("True") is True
+    assert running.parse_value("3") == 3 and running.parse_value("True") is True
     assert (
-        cli.parse_value("0.5") == 0.5
-        and cli.parse_value("microsoft/phi-1_5") == "microsoft/phi-1_5"
+        running.parse_value("0.5") == 0.5
+        and running.parse_value("microsoft/phi-1_5") == "microsoft/phi-1_5"
     )
 
 
@@ -77,7 +77,7 @@ def test_cli_takes_a_relative_model_or_dataset_folder_from_where_it_runs(monkeyp
     args = cli.build_parser().parse_args(
         ["run", "00_tour", "-p", "dataset", "fixtures/tofu", "-p", "model", "tiny"]
     )
-    overrides = cli._overrides(args, "out")
+    overrides = running.overrides_of(args, "out")
     assert overrides["dataset"] == str(Path(__file__).parent / "fixtures" / "tofu")
     assert overrides["model"] == "tiny"  # no such folder here: a name, kept as given
 
@@ -140,7 +140,7 @@ def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
     broken = catalog.Entry("99_broken", "", (), {"x": params.Param(int)})
     expected = r"notebook 99_broken failed in cell 3 \(\"raise RuntimeError\('boom'\)\"\): .*boom"
     with pytest.raises(RuntimeError, match=expected):
-        cli.run_notebook(broken, {"x": 1}, tmp_path / "build")
+        running.run_notebook(broken, {"x": 1}, tmp_path / "build")
 
 
 @pytest.mark.parametrize("name, value", [("dtype", "float8"), ("scale", "huge")])

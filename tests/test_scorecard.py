@@ -11,8 +11,9 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from nbutils import catalog, claims, cli, scorecard  # noqa: E402
+from nbutils import claims  # noqa: E402
 from nbutils.core import paths  # noqa: E402
+from nbutils.reproduce import card_command, catalog, cli, scorecard  # noqa: E402
 
 FORGETS = "ngdiff.table1.ngdiff_autolr_forgets.adam"
 GDIFF09 = "ngdiff.table1.gdiff09_fails_to_forget.adam"
@@ -310,10 +311,14 @@ def test_smoke_and_test_runs_write_under_build_not_figures(tmp_path):
     """Without --out, only the official run writes figures/; a smoke one writes
     <build>/scorecard/ (its other draws in <build>/scorecard/draws/)."""
     args = cli.build_parser().parse_args(["scorecard", "--smoke", "--build", str(tmp_path)])
-    out, build, official = cli._card_folders(args, smoke=True)
+    out, build, official = card_command.card_folders(args, smoke=True)
     assert (out, build, official) == (tmp_path / "scorecard", tmp_path, False)
     args = cli.build_parser().parse_args(["scorecard"])
-    assert cli._card_folders(args, smoke=False) == (paths.figures_dir(), paths.build_dir(), True)
+    assert card_command.card_folders(args, smoke=False) == (
+        paths.figures_dir(),
+        paths.build_dir(),
+        True,
+    )
 
 
 def test_bad_input_gives_a_clear_error(capsys):

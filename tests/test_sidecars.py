@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from nbutils import cli, sidecars
+from nbutils.reproduce import cli, sidecars
 
 
 def _write(folder, name, claims, data=None):

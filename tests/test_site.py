@@ -1,4 +1,4 @@
-"""``nbutils.site`` and ``python -m nbutils site``: executed notebooks as HTML to read
+"""``nbutils.reproduce.site`` and ``python -m nbutils site``: executed notebooks as HTML to read
 without running them, and an index of every notebook, its figures and its claims."""
 
 import base64
@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
-from nbutils import catalog, cli, site  # noqa: E402
+from nbutils.reproduce import catalog, cli, running, site  # noqa: E402
 
 VIEW = site.WIDGET_VIEW
 
@@ -207,7 +207,7 @@ def test_papermill_runs_save_the_widget_state_the_site_draws(tmp_path):
                                  "language": "python"}  # fmt: skip
     nbformat.write(nb, tmp_path / "in.ipynb")
     pm.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"),
-                        **cli.PAPERMILL_OPTIONS)  # fmt: skip
+                        **running.PAPERMILL_OPTIONS)  # fmt: skip
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert executed.metadata["widgets"][site.WIDGET_STATE]["state"]
     site.export_notebook(tmp_path / "out.ipynb", tmp_path / "out.html")

@@ -2,7 +2,7 @@
 cache written by the driver.
 
 A ``Job`` is one run that any process can compute: a module-level function, its
-picklable arguments (a target travels as a ``core.models.TargetRef`` and is loaded once
+picklable arguments (a target travels as a ``core.targets.TargetRef`` and is loaded once
 per worker) and the run-cache file its record goes to. ``execute(jobs)`` reads the
 records already cached, computes the missing ones, writes each record to the cache as it
 arrives (atomically: an interrupted batch keeps every finished run and no partial entry,

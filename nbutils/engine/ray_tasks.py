@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from ..core.models import TargetRef
+from ..core.targets import TargetRef
 from .loop import Run
 
 ADDRESS_VARIABLE = "NBUTILS_RAY_ADDRESS"

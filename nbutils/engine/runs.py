@@ -24,7 +24,7 @@ import pandas as pd
 from ..core import batches, metrics, rouge
 from ..core.data import Benchmark
 from ..core.jsonio import to_jsonable
-from ..core.models import TargetRef, open_target
+from ..core.targets import TargetRef, open_target
 from . import alternator, autolr, directions, lm, loop, methods, npo, optim, unlearner
 from .autolr import AutoLR
 from .executor import Job, cached_job, code_version, execute
@@ -90,17 +90,22 @@ def run_spec(config: Config, protocol: Protocol, seed: int) -> dict:
     }
 
 
+def target_spec(target, bench: Benchmark) -> dict:
+    """What a run-cache key holds of the model and data a run starts from: the target's
+    key, the benchmark's fingerprint and the device kind."""
+    return {
+        "target": target.key,
+        "benchmark": bench.fingerprint(),
+        "device": next(target.model.parameters()).device.type,
+    }
+
+
 def lm_job(
     target, bench: Benchmark, config: Config, protocol: Protocol, seed: int, cache: bool = True
 ) -> Job:
-    """One unlearning run of ``target`` (a ``core.models.Target``) under ``protocol`` as a
+    """One unlearning run of ``target`` (a ``core.targets.Target``) under ``protocol`` as a
     job of the executor, cached under everything that determines it."""
-    spec = {
-        "target": target.key,
-        "benchmark": bench.fingerprint(),
-        **run_spec(config, protocol, seed),
-        "device": next(target.model.parameters()).device.type,
-    }
+    spec = {**target_spec(target, bench), **run_spec(config, protocol, seed)}
     args = (target.ref, bench, config, protocol, seed)
     return cached_job(unlearn_run, args, spec, config.label, seed, config, cache)
 
@@ -145,8 +150,7 @@ def walk_job(
     (``visit``: a module-level function returning the visit, so that a worker can build
     it), as a cached job of the executor."""
     spec = {
-        "target": target.key,
-        "benchmark": bench.fingerprint(),
+        **target_spec(target, bench),
         "method": method,
         "lr": lr,
         "steps": protocol.steps,
@@ -156,7 +160,6 @@ def walk_job(
         "visit": code_version(visit),
         "visit_args": to_jsonable(visit_args),
         "engine": ENGINE_VERSION,
-        "device": next(target.model.parameters()).device.type,
     }
     args = (target.ref, bench, method, lr, protocol, seed, visit, visit_args)
     return cached_job(walk_run, args, spec, method, seed)

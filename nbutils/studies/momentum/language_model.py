@@ -13,12 +13,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ... import stats
-from ...core.models import TargetRef, open_target
+from ...core.targets import TargetRef, open_target
 from ...engine import lm
 from ...engine.executor import Job, cached_job, execute
 from ...engine.loop import Run
 from ...engine.optim import LABELS, make_states
-from ...engine.runs import ENGINE_VERSION, finals_table
+from ...engine.runs import ENGINE_VERSION, finals_table, target_spec
 from ...engine.tuning import Request
 
 
@@ -39,7 +39,7 @@ def lm_run(
     **settings,
 ) -> Run:
     """One run of ``budget`` gradient evaluations on a copy of ``target`` (a
-    ``core.models.Target``), evaluated every ``eval_every`` of them (``None``: after the
+    ``core.targets.Target``), evaluated every ``eval_every`` of them (``None``: after the
     last only). Alternating (``engine.lm.alternate_lm``): T_f forget steps then T_r
     retain steps, one gradient each, eta_f = eta_r = ``lr``, the scheme's optimizer
     states. Joint (``joint=True``, ours, beyond both sources): NGDiff steps of two
@@ -85,13 +85,11 @@ def lm_run(
 def lm_job(target, bench, scheme: str, *, seed: int, label: str | None = None, **options) -> Job:
     """``lm_run`` as a cached job of the executor (``options``: its keyword arguments)."""
     spec = {
-        "target": target.key,
-        "benchmark": bench.fingerprint(),
+        **target_spec(target, bench),
         "scheme": scheme,
         "options": options,
         "seed": seed,
         "engine": ENGINE_VERSION,
-        "device": next(target.model.parameters()).device.type,
     }
     label = label or scheme
     args = (target.ref, bench, scheme, seed, label, options)

@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ...core.models import TargetRef, open_target
+from ...core.targets import TargetRef, open_target
 from ...engine import lm
 from ...engine.alternator import official_steps, parse_schedule
 from ...engine.executor import Job, cached_job, execute
 from ...engine.loop import Run
 from ...engine.optim import LABELS
-from ...engine.runs import ENGINE_VERSION
+from ...engine.runs import ENGINE_VERSION, target_spec
 from ...engine.tuning import Request, Tuning
 from .language_model import FINAL_METRICS
 
@@ -92,14 +92,12 @@ def official_job(
         "optimizer": protocol.optimizer,
     }
     spec = {
-        "target": target.key,
-        "benchmark": bench.fingerprint(),
+        **target_spec(target, bench),
         "official": asdict(protocol),
         **config,
         "seed": seed,
         "eval_every": eval_every,
         "engine": ENGINE_VERSION,
-        "device": next(target.model.parameters()).device.type,
     }
     args = (target.ref, bench, scheme, forget_lr, protocol, seed, eval_every)
     label = LABELS.get(scheme, scheme)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .core.runtime import DTYPES, device_problem
+from ..core.runtime import DTYPES, device_problem
 
 
 @dataclass(frozen=True)

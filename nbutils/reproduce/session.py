@@ -13,12 +13,12 @@ from pathlib import Path
 
 import torch
 
+from ..core.runtime import machine, resolve_device, resolve_dtype, seed_everything
+from ..engine.executor import LEDGER
+from ..studies.style import set_style
 from . import catalog
-from .core.runtime import machine, resolve_device, resolve_dtype, seed_everything
-from .engine.executor import LEDGER
 from .params import validate
 from .presets import expand_scale
-from .studies.style import set_style
 
 _ACTIVE: Session | None = None
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from .core.data import Benchmark, load_benchmark
-from .core.models import TINY_MODEL, Target, TargetSettings, train_target
-from .engine.runs import Protocol
+from ..core.data import Benchmark, load_benchmark
+from ..core.models import TINY_MODEL
+from ..core.targets import Target, TargetSettings, train_target
+from ..engine.runs import Protocol
 
 SMOKE_AUTHORS = 10
 SMOKE_SEEDS = 2

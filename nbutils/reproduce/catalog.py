@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .engine.alternator import parse_schedule
-from .engine.optim import SCHEMES
+from ..engine.alternator import parse_schedule
+from ..engine.optim import SCHEMES
 from .params import COMMON, LANGUAGE, RETUNE, SEEDS, Param, at_least, optimizers
 
 

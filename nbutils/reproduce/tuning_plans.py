@@ -16,16 +16,16 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from ..core import digits
+from ..engine import tuning
+from ..engine.tuning import Request, lm_request
+from ..studies import geometry, landscape
+from ..studies.comparison import configs as cmp
+from ..studies.momentum import language_model, official_protocol
+from ..studies.pareto import sweep as pareto_sweep
+from ..studies.vision import rates as vision_rates
+from ..studies.vision import runs as vision_runs
 from . import presets
-from .core import digits
-from .engine import tuning
-from .engine.tuning import Request, lm_request
-from .studies import geometry, landscape
-from .studies.comparison import configs as cmp
-from .studies.momentum import language_model, official_protocol
-from .studies.pareto import sweep as pareto_sweep
-from .studies.vision import rates as vision_rates
-from .studies.vision import runs as vision_runs
 
 
 def _lm(session, bench, target, methods: list[str], optimizer: str) -> list[Request]:

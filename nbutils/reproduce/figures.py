@@ -15,8 +15,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from .core import paths
-from .core.jsonio import atomic_write, to_jsonable
+from ..core import paths
+from ..core.jsonio import atomic_write, to_jsonable
 
 DPI = 160
 VERSIONED = (
