@@ -88,8 +88,7 @@ def cmd_tune(args) -> int:
         unplanned = [s for s in stems if s not in tuning_plans.PLANS]
         if unplanned:
             raise ValueError(f"no rates to tune in {unplanned}")
-        if not out.parent.is_dir():
-            raise ValueError(f"--out {out}: folder {out.parent} does not exist")
+        folder_to_write(out.parent, "--out")
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
