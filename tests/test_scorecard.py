@@ -414,7 +414,6 @@ def test_check_release_wants_a_scorecard(tmp_path):
     ]
 
 
-@pytest.mark.xfail(reason="figures not yet regenerated at one clean commit", strict=False)
 def test_committed_figures_are_one_clean_release():
     assert scorecard.check_release() == []
 
