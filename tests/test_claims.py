@@ -131,3 +131,15 @@ def test_a_claim_measured_on_one_draw_says_so_and_one_run_says_it_has_no_interva
     row = claims.evaluate(three, over_draws=True).iloc[0]
     assert row["interval"] == "calibrated t, 3 draw means" and row["note"] == ""
     assert row["verdict"] == "holds"  # at least 0.95: 0.9983 -+ 13.6 x 0.0029 / sqrt(3)
+
+
+def test_finite_claims_turns_nan_into_words_with_the_entrys_own_reason():
+    sidecar = {
+        "ratio": {"value": math.inf, "low": math.nan, "note": "the reference does not vary"},
+        "plain": {"value": np.float64(0.25), "runs": [{"value": math.nan}]},
+    }
+    out = claims.finite_claims(sidecar)
+    assert out["ratio"]["value"] == "not finite (the reference does not vary)"
+    assert out["ratio"]["low"] == "not finite (the reference does not vary)"
+    assert out["plain"]["value"] == 0.25 and type(out["plain"]["value"]) is float
+    assert out["plain"]["runs"] == [{"value": "not finite"}]  # no note: no reason made up

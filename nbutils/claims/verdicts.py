@@ -153,15 +153,18 @@ SUMMARY_COLUMNS = {
 
 
 def finite_claims(values: dict) -> dict:
-    """Claims for a sidecar: NaN / inf (every run diverged) become a string saying so."""
+    """Claims for a sidecar (JSON has no NaN): NaN / inf become "not finite", with the
+    reason from the same entry's ``note`` when it has one (a std ratio whose reference
+    does not vary, no finished run)."""
     out = {}
+    note = values.get("note")
     for key, value in values.items():
         if isinstance(value, dict):
             out[key] = finite_claims(value)
         elif isinstance(value, list):
             out[key] = [finite_claims(v) if isinstance(v, dict) else v for v in value]
         elif isinstance(value, (float, np.floating)) and not math.isfinite(value):
-            out[key] = "not finite (every run diverged)"
+            out[key] = f"not finite ({note})" if note else "not finite"
         else:
             out[key] = value.item() if isinstance(value, np.generic) else value
     return out
