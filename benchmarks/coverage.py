@@ -70,8 +70,10 @@ def _standardized(draw, mean: float, sd: float):
 def held_out_shapes() -> dict:
     """Shapes the quantiles were not calibrated on, standardized to mean 0 and sd 1: a
     heavier lognormal (sigma 1.5, as the ratios of ngdiff.fig7 across seeds), Beta(0.3,
-    3) (piled nearer 0), Student t with 3 df (symmetric, heavy tails) and a run that
-    collapses one time in five (0.7 -+ 0.05, else 0: as a ROUGE_R with a diverged run)."""
+    3) (piled nearer 0), Student t with 3 df (symmetric, heavy tails), a run that
+    collapses one time in five (0.7 -+ 0.05, else 0: as a ROUGE_R with a diverged run) and
+    a run of two values, each half the time (as ngdiff.fig3's share of 40 steps, 0.975 or
+    1.0: draw means coincide, and an interval on them has no width)."""
     s2 = 1.5**2
     a, b = 0.3, 3.0
     p, bulk, spread = 0.2, 0.7, 0.05
@@ -95,6 +97,7 @@ def held_out_shapes() -> dict:
         ),
         "t, 3 df": _standardized(lambda rng, size: rng.standard_t(3, size), 0.0, math.sqrt(3.0)),
         "1 run in 5 collapses": _standardized(collapses, collapse_mean, collapse_sd),
+        "two values": lambda rng, size: 2.0 * rng.integers(0, 2, size) - 1.0,
     }
 
 
