@@ -40,14 +40,24 @@ def test_unknown_claim_ids_are_refused():
 
 def test_evaluate_by_hand_and_a_planted_run_flips_the_verdict():
     forgets = "ngdiff.table1.ngdiff_autolr_forgets.adam"  # ROUGE_F below 0.1
-    good = pd.concat([claims.measurement(forgets, draw, [0.01, 0.02, 0.03]) for draw in (0, 1)])
+    seeds = [0.01, 0.02, 0.03]  # draw means that coincide: the seeds' spread keeps a width
+    good = pd.concat([claims.measurement(forgets, draw, seeds) for draw in (0, 1, 2)])
     row = claims.evaluate(good).iloc[0]
     assert row["value"] == pytest.approx(0.02) and row["verdict"] == "holds"
-    assert (row["n_runs"], row["n_finished"], row["n_draws"]) == (6, 6, 2)
-    bad = good.assign(value=[0.01, 0.02, 0.5, 0.6, 0.4, 0.5])
+    assert row["low"] < 0.02 < row["high"]
+    assert (row["n_runs"], row["n_finished"], row["n_draws"]) == (9, 9, 3)
+    bad = good.assign(value=[0.01, 0.02, 0.03, 0.5, 0.6, 0.4, 0.5, 0.4, 0.6])
     assert claims.evaluate(bad).iloc[0]["verdict"] in ("fails", "inconclusive")
-    worse = good.assign(value=0.5)
+    worse = good.assign(value=good["value"] + 0.5)
     assert claims.evaluate(worse).iloc[0]["verdict"] == "fails"
+    flat = good.assign(value=0.5)  # runs of one value: no interval, however far they lie
+    assert claims.evaluate(flat).iloc[0]["verdict"] == "inconclusive"
+    # ... unless it is an end of the quantity's range (ROUGE_F in [0, 1]): 3 draws at 0
+    # give [0, 0.708], which a threshold of 0.1 cannot decide; at 1, [0.292, 1] fails
+    assert claims.claim(forgets).bounds == claims.UNIT
+    at_zero = claims.evaluate(good.assign(value=0.0)).iloc[0]
+    assert (at_zero["low"], at_zero["verdict"]) == (0.0, "inconclusive")
+    assert claims.evaluate(good.assign(value=1.0)).iloc[0]["verdict"] == "fails"
     missing = good.assign(value=np.nan)
     row = claims.evaluate(missing).iloc[0]
     assert math.isnan(row["value"]) and row["verdict"] == "inconclusive"
@@ -60,7 +70,7 @@ def test_verdict_table_puts_evidence_first_and_writes_what_it_measured():
     rows = pd.concat(
         [
             claims.measurement(sanity, 0, [1.0, 1.0]),
-            claims.measurement(forgets, 0, [0.02, np.nan, 0.02]),
+            claims.measurement(forgets, 0, [0.019, np.nan, 0.021, 0.02]),
         ]
     )
     table = claims.verdict_table(claims.evaluate(rows))
@@ -69,8 +79,12 @@ def test_verdict_table_puts_evidence_first_and_writes_what_it_measured():
         "sanity",
     ]
     row = table.loc[forgets]
-    assert row["value [95% interval]"] == "0.02 [0.02, 0.02]"
-    assert (row["threshold"], row["runs"], row["verdict"]) == ("below 0.1", "2/3", "holds")
+    # mean 0.02, s = 0.001 over 3 runs: 0.02 -+ q(3) 0.001 / sqrt(3)
+    assert row["value [95% interval]"] == "0.02 [0.0121, 0.0279]"
+    assert (row["threshold"], row["runs"], row["verdict"]) == ("below 0.1", "3/4", "holds")
+    flat = claims.verdict_table(claims.evaluate(rows.assign(value=0.02)))
+    assert flat.loc[forgets, "value [95% interval]"] == "0.02 [n/a, n/a]"
+    assert flat.loc[forgets, "verdict"] == "inconclusive"
     missing = claims.verdict_table(claims.evaluate(rows.assign(value=np.nan)))
     assert missing.loc[forgets, "value [95% interval]"] == "n/a [n/a, n/a]"
 

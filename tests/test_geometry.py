@@ -392,10 +392,29 @@ def test_gdiff_leaving_eq7_on_real_steps_is_measured_per_run_and_flips():
     assert rows.seed.tolist() == [0, 1, 2] and rows.value.tolist() == pytest.approx([0.5, 0, 0.5])
     assert (rows.unit == "real run").all()
     assert claims.evaluate(rows).iloc[0]["verdict"] == "inconclusive"  # one run never left
+    # seeds that leave Eq. 7 on most of their 20 steps: shares 0.9, 0.95, 1.0, mean 0.95,
+    # s = 0.05: 0.95 -+ q(3) 0.05 / sqrt(3) = 0.95 -+ 0.394, above 0: holds
+    mostly = _checks(
+        {"GDiff-0.5": [i < k for k in (2, 1, 0) for i in range(20)]},
+        by="label",
+        seeds=[s for s in range(3) for _ in range(20)],
+    )
+    rows = G.claims.measure_gdiff_leaves(mostly, 0)
+    assert rows.value.tolist() == pytest.approx([0.9, 0.95, 1.0])
+    row = claims.evaluate(rows).iloc[0]
+    assert row["low"] == pytest.approx(0.95 - 0.394, abs=1e-3) and row["verdict"] == "holds"
+    # every step of every seed outside Eq. 7: shares all 1, the end of [0, 1]; 3 runs give
+    # the distribution-free [0.025^(1/3), 1] = [0.292, 1], above 0: holds
     leaves = real.assign(holds=False)
-    assert claims.evaluate(G.claims.measure_gdiff_leaves(leaves, 0)).iloc[0]["verdict"] == "holds"
-    stays = real.assign(holds=True)  # GDiff inside Eq. 7 at every real step: fails
-    assert claims.evaluate(G.claims.measure_gdiff_leaves(stays, 0)).iloc[0]["verdict"] == "fails"
+    row = claims.evaluate(G.claims.measure_gdiff_leaves(leaves, 0)).iloc[0]
+    assert row["low"] == pytest.approx(0.025 ** (1 / 3)) and row["verdict"] == "holds"
+    # GDiff inside Eq. 7 at every real step: shares all 0, [0, 1 - 0.025^(1/3)] = [0, 0.708].
+    # A share cannot lie below 0, so no interval of any width lies at or below the
+    # threshold 0: "more than no step" can only hold or stay open, and here it stays open
+    stays = real.assign(holds=True)
+    row = claims.evaluate(G.claims.measure_gdiff_leaves(stays, 0)).iloc[0]
+    assert (row["low"], row["high"]) == pytest.approx((0.0, 1 - 0.025 ** (1 / 3)))
+    assert row["verdict"] == "inconclusive"
 
 
 def _walks(change_retain, change_forget, curv_retain, curv_forget, seeds):
@@ -410,18 +429,45 @@ def _walks(change_retain, change_forget, curv_retain, curv_forget, seeds):
     )
 
 
+def _walks_with_shares(part1, part2, steps=20):
+    """Walks of ``len(part1)`` seeds, ``steps`` steps each: seed i has L_R falling and L_F
+    rising (part 1) on a share ``part1[i]`` of its steps, and both curvatures positive
+    (part 2) on a share ``part2[i]``."""
+    frames = []
+    for seed, (s1, s2) in enumerate(zip(part1, part2)):
+        both, convex = round(s1 * steps), round(s2 * steps)
+        step = np.arange(steps)
+        frames.append(
+            _walks(
+                [-1.0] * steps,
+                np.where(step < both, 1.0, -1.0),
+                [1.0] * steps,
+                np.where(step < convex, 1.0, -1.0),
+                [seed] * steps,
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def test_theorem5_claims_are_per_ngdiff_run_and_flip():
     good = _walks([-1, -1, -1, -1], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, -1, 1], [0, 0, 1, 1])
     rows = G.claims.measure_theorem5(good, draw=1).set_index(["claim", "seed"])["value"]
     assert rows[G.claims.THM5_PART1, 0] == 1.0 and rows[G.claims.THM5_PART1, 1] == 1.0
     assert rows[G.claims.THM5_PART2, 0] == 1.0 and rows[G.claims.THM5_PART2, 1] == 0.5
-    verdicts = claims.evaluate(G.claims.measure_theorem5(good, 1)).set_index("id")["verdict"]
-    assert verdicts[G.claims.THM5_PART1] == "holds"
-    convex = good.assign(curvature_forget=1.0)
-    verdicts = claims.evaluate(G.claims.measure_theorem5(convex, 1)).set_index("id")["verdict"]
-    assert verdicts[G.claims.THM5_PART2] == "holds"
-    # L_F falls along d at every step (part 1 broken) and the curvature is negative
-    bad = _walks([-1, -1, -1, -1], [-1] * 4, [-1] * 4, [1, 1, 1, 1], [0, 0, 1, 1])
+    # five seeds of 20 steps, shares varying per seed. Part 1 (at least 0.9): 1, 1, 0.95,
+    # 1, 1: mean 0.99, s = 0.0224, 0.99 -+ q(5) s / sqrt(5) = 0.99 -+ 0.063: holds
+    good = _walks_with_shares([1, 1, 0.95, 1, 1], [0.9, 0.95, 1, 0.85, 0.9])
+    rows = G.claims.measure_theorem5(good, 1).set_index(["claim", "seed"])["value"]
+    assert rows[G.claims.THM5_PART1].tolist() == pytest.approx([1, 1, 0.95, 1, 1])
+    verdicts = claims.evaluate(G.claims.measure_theorem5(good, 1)).set_index("id")
+    assert verdicts.loc[G.claims.THM5_PART1, "low"] == pytest.approx(0.927, abs=1e-3)
+    assert verdicts.loc[G.claims.THM5_PART1, "verdict"] == "holds"
+    # part 2 (above 0.5): 0.9, 0.95, 1, 0.85, 0.9: mean 0.92, s = 0.057, 0.92 -+ 0.16: holds
+    assert verdicts.loc[G.claims.THM5_PART2, "verdict"] == "holds"
+    # L_F falls along d at nearly every step (part 1 broken: 0, 0.05, 0.1, 0, 0.05, mean
+    # 0.04 -+ 0.118) and the curvature is negative at nearly every step (part 2: 0.1,
+    # 0.05, 0, 0.15, 0.1, mean 0.08 -+ 0.16): both fail
+    bad = _walks_with_shares([0, 0.05, 0.1, 0, 0.05], [0.1, 0.05, 0, 0.15, 0.1])
     verdicts = claims.evaluate(G.claims.measure_theorem5(bad, 1)).set_index("id")["verdict"]
     assert verdicts[G.claims.THM5_PART1] == "fails" and verdicts[G.claims.THM5_PART2] == "fails"
 

@@ -351,11 +351,16 @@ def run_with_norms(seed, forget, retain, diverged_at=None):
 def test_recipe1_claim_by_hand_and_a_planted_run_flips_it():
     from nbutils import claims
 
-    big = [run_with_norms(s, [20.0, 40.0, 30.0], [1.0, 2.0, 3.0]) for s in range(4)]
+    # the forget norms shift by seed (+s): runs that all gave one ratio would get no interval
+    big = [run_with_norms(s, [20.0 + s, 40.0 + s, 30.0 + s], [1.0, 2.0, 3.0]) for s in range(4)]
     table = verdicts.gradient_norm_ratios(big)
-    assert table.ratio.tolist() == [15.0] * 4  # median 30 over median 2
+    # by hand: median 30 + s over median 2
+    assert table.ratio.tolist() == [15.0, 15.5, 16.0, 16.5]
     assert claims.evaluate(verdicts.measure_recipe1(big, 0)).iloc[0]["verdict"] == "holds"
-    small = [run_with_norms(s, [2.0, 4.0, 3.0], [1.0, 2.0, 3.0]) for s in range(4)]
+    small = [
+        run_with_norms(s, [2.0 + s / 10, 4.0 + s / 10, 3.0 + s / 10], [1.0, 2.0, 3.0])
+        for s in range(4)
+    ]
     assert claims.evaluate(verdicts.measure_recipe1(small, 0)).iloc[0]["verdict"] == "fails"
     # a run without retain updates has no ratio: counted, not finished
     rows = verdicts.measure_recipe1([*big, run_with_norms(9, [5.0], [], diverged_at=1)], 0)

@@ -337,30 +337,53 @@ def test_remark41_and_quadratic_fits_are_per_ngdiff_run_not_pooled_over_rules():
     assert convex.value.tolist() == [0.5, 0.0]
 
 
-def test_remark41_flips_with_ngdiffs_own_curvature():
-    convex = _fits({"NGDiff": [(s, 0.99, 0.99, 1.0, 2.0) for s in range(4) for _ in range(3)]})
-    verdict = claims.evaluate(landscape.claims.measure_remark41(convex, 0)).iloc[0]["verdict"]
-    assert verdict == "holds"
-    # L_F concave along g_NGDiff on most steps of every run: fails, whatever other rules do
-    concave = _fits(
+def _shares(label: str, good: list[int], steps: int, good_row, poor_row) -> pd.DataFrame:
+    """``label``'s runs of ``steps`` steps, seed i with ``good[i]`` steps of ``good_row``
+    (r2_retain, r2_forget, curvature_retain, curvature_forget), the rest ``poor_row``."""
+    return _fits(
         {
-            "NGDiff": [(s, 0.99, 0.99, 1.0, c) for s in range(4) for c in (-1.0, -1.0, 1.0)],
-            "LossNorm": [(s, 0.99, 0.99, 1.0, 1.0) for s in range(4) for _ in range(30)],
+            label: [
+                (seed, *(good_row if i < k else poor_row))
+                for seed, k in enumerate(good)
+                for i in range(steps)
+            ]
         }
     )
-    verdict = claims.evaluate(landscape.claims.measure_remark41(concave, 0)).iloc[0]["verdict"]
-    assert verdict == "fails"
+
+
+def test_remark41_flips_with_ngdiffs_own_curvature():
+    # four runs of 10 steps, both curvatures positive on 10, 9, 10, 9: shares 1, 0.9, 1,
+    # 0.9, mean 0.95, s = 0.0577: 0.95 -+ q(4) s / sqrt(4) = 0.95 -+ 0.24, above 0.5: holds
+    convex = _shares("NGDiff", [10, 9, 10, 9], 10, (0.99, 0.99, 1.0, 2.0), (0.99, 0.99, 1.0, -1.0))
+    rows = landscape.claims.measure_remark41(convex, 0)
+    assert rows.value.tolist() == pytest.approx([1.0, 0.9, 1.0, 0.9])
+    assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
+    # L_F concave along g_NGDiff on most steps of every run (shares 0.2, 0.1, 0.2, 0.1:
+    # 0.15 -+ 0.24, below 0.5): fails, whatever other rules do
+    concave = pd.concat(
+        [
+            _shares("NGDiff", [2, 1, 2, 1], 10, (0.99, 0.99, 1.0, 1.0), (0.99, 0.99, 1.0, -1.0)),
+            _fits({"LossNorm": [(s, 0.99, 0.99, 1.0, 1.0) for s in range(4) for _ in range(30)]}),
+        ]
+    )
+    rows = landscape.claims.measure_remark41(concave, 0)
+    assert rows.value.tolist() == pytest.approx([0.2, 0.1, 0.2, 0.1])
+    assert claims.evaluate(rows).iloc[0]["verdict"] == "fails"
 
 
 def test_quadratic_claim_flips_when_fits_are_poor():
-    good = _fits({"NGDiff": [(s, 0.99, 0.97, 1, 1) for s in range(3) for _ in range(2)]})
-    poor = _fits({"NGDiff": [(s, 0.99, r2, 1, 1) for s in range(3) for r2 in (0.5, 0.9)]})
-    assert (
-        claims.evaluate(landscape.claims.measure_quadratic(good, 0)).iloc[0]["verdict"] == "holds"
-    )
-    assert (
-        claims.evaluate(landscape.claims.measure_quadratic(poor, 0)).iloc[0]["verdict"] == "fails"
-    )
+    # three runs of 20 steps, both R^2 >= 0.95 on 20, 19, 19: shares 1, 0.95, 0.95, mean
+    # 0.967, s = 0.0289: 0.967 -+ q(3) s / sqrt(3) = 0.967 -+ 0.227, above 0.5: holds
+    good = _shares("NGDiff", [20, 19, 19], 20, (0.99, 0.97, 1, 1), (0.99, 0.9, 1, 1))
+    # poor fits (R^2 of L_F 0.5 on seed 0, 0.9 on the others) on all but 0, 1, 2 steps:
+    # shares 0, 0.05, 0.1, 0.05 -+ 0.394, at most 0.444, not above 0.5: fails
+    poor = _shares("NGDiff", [0, 1, 2], 20, (0.99, 0.97, 1, 1), (0.99, 0.9, 1, 1))
+    poor.loc[poor.seed == 0, "r2_forget"] = 0.5
+    quad = landscape.claims.measure_quadratic
+    assert quad(good, 0).value.tolist() == pytest.approx([1.0, 0.95, 0.95])
+    assert quad(poor, 0).value.tolist() == pytest.approx([0.0, 0.05, 0.1])
+    assert claims.evaluate(quad(good, 0)).iloc[0]["verdict"] == "holds"
+    assert claims.evaluate(quad(poor, 0)).iloc[0]["verdict"] == "fails"
 
 
 def test_gen_claim_is_one_error_per_run_and_flips():

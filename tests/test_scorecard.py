@@ -113,13 +113,16 @@ def test_a_sidecar_of_another_seed_is_not_taken_for_the_draw(tmp_path):
 
 def test_collect_builds_the_scorecard_from_sidecars_without_running(tmp_path, capsys):
     out = tmp_path / "figures"
-    write_sidecars(out, 0, {FORGETS: [0.01, 0.02, 0.03]})
-    write_sidecars(out / "draws" / "draw-1", 1, {FORGETS: [0.02, 0.03, 0.01]})
+    write_sidecars(out, 0, {FORGETS: [0.018, 0.02, 0.022]})
+    write_sidecars(out / "draws" / "draw-1", 1, {FORGETS: [0.02, 0.022, 0.018]})
     args = ["scorecard", "--collect", "--claims", FORGETS, "--out", str(out)]
     assert cli.main([*args, "--seeds", "0", "1"]) == 0
     data = json.loads((out / "scorecard.json").read_text())
     (row,) = data["claims"]
+    # two draw means of 0.02: their variance floored by the seeds' s^2 / n = 0.002^2 / 3,
+    # 0.02 -+ q(2) sqrt(0.002^2 / 3 / 2) = 0.02 -+ 49.0 x 0.000816 = 0.02 -+ 0.04, below 0.1
     assert row["pooled"]["n_draws"] == 2 and row["pooled"]["verdict"] == "holds"
+    assert row["pooled"]["high"] == pytest.approx(0.06, abs=1e-3)
     assert data["provenance"]["git_commit"] == COMMIT  # the commit of the sidecars pooled
     # a draw that was never run is reported as not run (not as failed, not dropped); the
     # scorecard it would replace rests on draw 1, so only --force writes it

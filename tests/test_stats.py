@@ -271,6 +271,53 @@ def test_one_run_gives_no_interval_and_says_why():
     assert three.low < 0.2 < three.high and three.note == ""
 
 
+def test_draw_means_that_coincide_keep_the_seeds_spread_by_hand():
+    # draw means 0.5, 0.5, 0.5 (no spread among them); seeds' variances 1/8, 1/8, 0
+    # (ddof 1): floor (1/8 / 2 + 1/8 / 2 + 0) / 3 = 1/24, so half = q * sqrt(1/24 / 3)
+    runs = np.array([[0.25], [0.75], [0.25], [0.75], [0.5], [0.5]])
+    draws = np.array([0, 0, 1, 1, 2, 2])
+    estimate = stats.estimate_mean(runs, draws)
+    half = stats.calibrated_t_quantile(3) * math.sqrt(1 / 24 / 3)
+    assert estimate.value == pytest.approx(0.5)
+    assert (estimate.low, estimate.high) == pytest.approx((0.5 - half, 0.5 + half))
+    assert estimate.interval == "calibrated t, 3 draw means (variance floored by the seeds')"
+    # draw means that vary more than the floor: the floor changes nothing, and is not said
+    spread = stats.estimate_mean(runs + np.array([[0], [0], [1], [1], [2], [2]]), draws)
+    assert spread.interval == "calibrated t, 3 draw means"
+
+
+def test_runs_that_all_have_one_value_give_no_interval_and_say_so():
+    flat = stats.estimate_mean(np.zeros((3, 1)), np.zeros(3))
+    assert flat.value == 0.0 and math.isnan(flat.low) and math.isnan(flat.high)
+    assert flat.note == "the runs do not vary: no interval; one draw"
+    pooled = stats.estimate_mean(np.ones((6, 1)), np.repeat([0, 1, 2], 2))
+    assert pooled.value == 1.0 and math.isnan(pooled.low)
+    assert pooled.note == "the runs do not vary: no interval"
+    assert stats.verdict(pooled.low, pooled.high, 0.5, "above") == "inconclusive"
+    low, high = stats.draw_means_interval(np.array([[1.0, 1.0], [1.0, 2.0]]), np.zeros(2))
+    assert math.isnan(low[0]) and low[1] < 1.5 < high[1]
+
+
+def test_runs_at_an_end_of_a_fixed_range_get_the_distribution_free_bound_by_hand():
+    # 3 runs all at 0 of a quantity in [0, 1]: the share off 0 is at most 1 - 0.025^(1/3)
+    reach = 1 - 0.025 ** (1 / 3)  # 0.708
+    assert stats.at_bound_interval(0.0, (0.0, 1.0), 3) == pytest.approx((0.0, reach))
+    assert stats.at_bound_interval(1.0, (0.0, 1.0), 3) == pytest.approx((1 - reach, 1.0))
+    assert all(math.isnan(v) for v in stats.at_bound_interval(0.5, (0.0, 1.0), 3))
+    # the bound is Clopper-Pearson's: a share just above it leaves all 3 at 0 less than
+    # 2.5% of the time
+    assert (1 - (reach + 1e-9)) ** 3 < 0.025 <= (1 - (reach - 1e-9)) ** 3
+    flat = stats.estimate_mean(np.zeros((3, 1)), np.zeros(3), bounds=(0.0, 1.0))
+    assert (flat.low, flat.high) == pytest.approx((0.0, reach))
+    assert flat.interval == "distribution-free, 3 units at an end of the range"
+    assert flat.note == "one draw"
+    # pooled: the draws are the units (runs of one draw are not independent of each other)
+    pooled = stats.estimate_mean(np.ones((6, 1)), np.repeat([0, 1, 2], 2), bounds=(0.0, 1.0))
+    assert (pooled.low, pooled.high) == pytest.approx((1 - reach, 1.0))
+    inside = stats.estimate_mean(np.full((3, 1), 0.4), np.zeros(3), bounds=(0.0, 1.0))
+    assert math.isnan(inside.low) and inside.note.startswith("the runs do not vary")
+
+
 def test_exact_minimum_is_its_own_interval():
     estimate = stats.exact_minimum(np.array([[1.0], [0.5], [1.0]]), np.array([0, 0, 1]))
     assert (estimate.value, estimate.low, estimate.high) == (0.5, 0.5, 0.5)

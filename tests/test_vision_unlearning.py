@@ -340,13 +340,17 @@ def test_tuned_configs_give_autolr_the_rate_of_its_method(digits, original):
 
 
 def _table4_runs(fa: dict, ra: dict, seeds=(0, 1, 2), diverged=()) -> pd.DataFrame:
-    """Class-task finals: per label one FA and RA for every seed; ``diverged`` lists
-    (label, seed) runs that diverged (metrics NaN)."""
+    """Class-task finals: per label one FA and RA for every seed, or a tuple of one per
+    seed; ``diverged`` lists (label, seed) runs that diverged (metrics NaN)."""
+
+    def of(value, i):
+        return value[i] if isinstance(value, tuple) else value
+
     rows = []
     for label in fa:
-        for seed in seeds:
+        for i, seed in enumerate(seeds):
             gone = (label, seed) in diverged
-            fa_, ra_ = (math.nan, math.nan) if gone else (fa[label], ra[label])
+            fa_, ra_ = (math.nan, math.nan) if gone else (of(fa[label], i), of(ra[label], i))
             rows.append(dict(scenario="class", label=label, seed=seed,
                              diverged_at=3.0 if gone else math.nan, FA=fa_, RA=ra_))  # fmt: skip
     rows.append(
@@ -359,33 +363,39 @@ LABELS = [c.label for c in vision_runs.TABLE4]
 
 
 def test_all_methods_forget_measures_the_worst_fa_per_seed_and_flips():
-    fa = {label: 0.0 for label in LABELS} | {"GDiff-0.9": 0.05}
+    fa = {label: 0.0 for label in LABELS} | {"GDiff-0.9": (0.02, 0.025, 0.03)}
     runs = _table4_runs(fa, {label: 0.9 for label in LABELS})
     rows = vision_verdicts.measure_all_forget(runs, draw=4)
     assert list(rows.seed) == [0, 1, 2] and (rows.draw == 4).all()
-    assert rows.value.tolist() == pytest.approx([0.05] * 3)
-    assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
-    # GDiff-0.9 keeps the class on every seed: the claim fails
-    failing = _table4_runs(fa | {"GDiff-0.9": 0.6}, {label: 0.9 for label in LABELS})
+    assert rows.value.tolist() == pytest.approx([0.02, 0.025, 0.03])
+    # 0.025 -+ q(3) 0.005 / sqrt(3) = 0.025 -+ 0.039, below 0.1: holds
+    row = claims.evaluate(rows).iloc[0]
+    assert row["high"] == pytest.approx(0.0644, abs=1e-4) and row["verdict"] == "holds"
+    # GDiff-0.9 keeps the class on every seed (FA 0.55, 0.6, 0.65: 0.6 -+ 0.39): fails
+    failing = _table4_runs(fa | {"GDiff-0.9": (0.55, 0.6, 0.65)}, {label: 0.9 for label in LABELS})
     assert (
         claims.evaluate(vision_verdicts.measure_all_forget(failing, 4)).iloc[0]["verdict"]
         == "fails"
     )
-    # a diverged run is a collapse (FA 0, RA 0): GDiff-0.9's 0.05 stays the worst
+    # a diverged run is a collapse (FA 0, RA 0): GDiff-0.9's FA stays the worst elsewhere
     broken = _table4_runs(fa, {label: 0.9 for label in LABELS}, diverged=[("GDiff-0.9", 1)])
     assert vision_verdicts.measure_all_forget(broken, 0).value.tolist() == pytest.approx(
-        [0.05, 0.0, 0.05]
+        [0.02, 0.0, 0.03]
     )
 
 
 def test_ngdiff_highest_ra_is_paired_per_seed_counts_only_forgetting_runs_and_flips():
     fa = {label: 0.0 for label in LABELS} | {"GDiff-0.9": 0.5}
-    ra = {label: 0.7 for label in LABELS} | {"NGDiff+AutoLR": 0.95, "GDiff-0.9": 0.99}
+    ngdiff_ra = (0.947, 0.95, 0.953)
+    ra = {label: 0.7 for label in LABELS} | {"NGDiff+AutoLR": ngdiff_ra, "GDiff-0.9": 0.99}
     rows = vision_verdicts.measure_ngdiff_highest_ra(_table4_runs(fa, ra), draw=0)
-    # GDiff-0.9 does not forget: its RA 0.99 does not count; 0.95 - 0.7
-    assert rows.value.tolist() == pytest.approx([0.25] * 3)
-    assert claims.evaluate(rows).iloc[0]["verdict"] == "holds"
+    # GDiff-0.9 does not forget: its RA 0.99 does not count; 0.947 - 0.7, ...
+    assert rows.value.tolist() == pytest.approx([0.247, 0.25, 0.253])
+    # 0.25 -+ q(3) 0.003 / sqrt(3) = 0.25 -+ 0.0236, above 0: holds
+    row = claims.evaluate(rows).iloc[0]
+    assert row["low"] == pytest.approx(0.2264, abs=1e-4) and row["verdict"] == "holds"
     # LossNorm forgets and keeps more of R than either NGDiff: the claim fails
+    # (-0.043, -0.04, -0.037: -0.04 -+ 0.0236, at most -0.0164)
     losing = _table4_runs(fa, ra | {"LossNorm": 0.99})
     row = claims.evaluate(vision_verdicts.measure_ngdiff_highest_ra(losing, 0)).iloc[0]
     assert row["value"] == pytest.approx(-0.04) and row["verdict"] == "fails"

@@ -18,7 +18,9 @@ random effect: over several draws it is over the draw means (a mean: the t inter
 form with a quantile calibrated to cover skewed runs too, ``stats.estimate_mean``; a
 std ratio: a t interval on the draws' log ratios, ``stats.estimate_std_ratio``); within
 one draw it is over the seeds and the verdict is noted "one draw"; one run gives no
-interval (inconclusive, and the note says so); exact statistics are their own interval
+interval (inconclusive, and the note says so), nor do runs that all have one value,
+unless that value is an end of the quantity's fixed range (``Claim.bounds``: then a
+distribution-free bound, ``stats.at_bound_interval``); exact statistics are their own interval
 (``stats.exact_minimum``). ``benchmarks/coverage.py`` shows their coverage. A value of
 NaN is a run that has no value (counted in ``n_runs``, not in ``n_finished``); how a
 diverged run counts is the measuring code's choice, said in ``quantity``.
@@ -31,7 +33,7 @@ Also here, the formatting every sidecar shares: ``finite_claims`` (NaN becomes w
 ``finite_or`` and ``method_summary``.
 """
 
-from .model import ADAM, KINDS, SETTINGS, SGD, STATISTICS, TUNED, Claim
+from .model import ADAM, KINDS, SETTINGS, SGD, STATISTICS, TUNED, UNIT, Claim
 from .registry import REGISTRY, claim, of_notebook
 from .verdicts import (
     MEASUREMENT_COLUMNS,
@@ -55,6 +57,7 @@ __all__ = [
     "SGD",
     "STATISTICS",
     "TUNED",
+    "UNIT",
     "Claim",
     "claim",
     "evaluate",

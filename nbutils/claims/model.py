@@ -26,6 +26,7 @@ TUNED = {
     )
 }
 NO_RATE = "no unlearning rate (fine-tuning only)"
+UNIT = (0.0, 1.0)  # the range of a share, a ROUGE score or an accuracy
 
 # statistic -> estimator (runs (n, c) finite, the value first; draws (n,); over_draws)
 STATISTICS: dict[str, Callable[..., stats.Estimate]] = {
@@ -40,7 +41,9 @@ class Claim:
     """One claim of a source, as a notebook tests it: ``statement`` in the source's words,
     the ``quantity`` measured per run, the ``threshold`` (``threshold_source``: where its
     number comes from) and ``direction``, its ``kind`` (``KINDS``), the ``setting`` and the
-    ``rates`` (grid and rule) its runs rest on."""
+    ``rates`` (grid and rule) its runs rest on; ``bounds``: the range every run's value
+    lies in when it is fixed (``UNIT``: a share, ROUGE, an accuracy), which gives runs that
+    all sit at one end an interval (``stats.estimate_mean``)."""
 
     id: str
     notebook: str
@@ -54,6 +57,7 @@ class Claim:
     statistic: str = "mean"  # STATISTICS key
     rates: str = ""
     threshold_source: str = ""
+    bounds: tuple[float, float] | None = None  # the quantity's fixed range (UNIT), if any
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -61,4 +65,6 @@ class Claim:
             raise ValueError(f"claim {self.id}: kind must be one of {kinds}, got {self.kind!r}")
         if self.statistic not in STATISTICS:
             raise ValueError(f"claim {self.id}: unknown statistic {self.statistic!r}")
+        if self.bounds is not None and self.statistic != "mean":
+            raise ValueError(f"claim {self.id}: bounds apply to a mean only")
         stats.verdict(0.0, 0.0, self.threshold, self.direction)  # checks the direction

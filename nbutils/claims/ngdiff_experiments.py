@@ -10,7 +10,7 @@ so forgetting is credited to it only together with the utility it lost.
 
 from __future__ import annotations
 
-from .model import SETTINGS, SGD, TUNED, Claim
+from .model import SETTINGS, SGD, TUNED, UNIT, Claim
 
 TABLE1 = "NGDiff Table 1 (success: Verbmem < 0.1, Utility and TruthRatio >= 70% of No-unlearn)"
 ZERO_TO_30 = "Sec. 5.4: other methods retain only 0 ~ 30% Utility"
@@ -61,6 +61,7 @@ PARETO = [
             "collapse points (ROUGE 0) add nothing",
             0.0,
             "above",
+            bounds=UNIT,  # an area of the unit square
             threshold_source="'beyond': adds more than nothing",
             **_tuned(opt),
         )
@@ -94,6 +95,7 @@ RATE_SENSITIVITY = [
             f"{COLLAPSE}",
             0.5,
             "at_least",
+            bounds=UNIT,
             setting=SETTINGS[opt],
             rates=f"every rate of the fixed {GRID_NAMES[opt]} grid (nbu.presets.rate_grid)",
             threshold_source="Sec. 5.4's own example of a substantial change: ROUGE retain "
@@ -111,6 +113,7 @@ RATE_SENSITIVITY = [
             "of the rate grid (the paper's 5e-5 in {1e-5, 5e-5, 1e-4}); " + COLLAPSE,
             0.1,
             "below",
+            bounds=UNIT,
             setting=SETTINGS[opt],
             rates="AutoLR from the middle of the fixed grid (nbu.presets.rate_grid)",
             threshold_source=TABLE1,
@@ -156,6 +159,7 @@ def _comparison(opt: str) -> list[Claim]:
             f"final ROUGE_F (Verbmem) of NGDiff + AutoLR; {COLLAPSE}",
             0.1,
             "below",
+            bounds=UNIT,
             threshold_source=TABLE1,
             **tuned,
         ),
@@ -181,6 +185,7 @@ def _comparison(opt: str) -> list[Claim]:
             f"final ROUGE_F of GDiff-0.9; {COLLAPSE}",
             0.1,
             "at_least",
+            bounds=UNIT,
             threshold_source=TABLE1,
             **tuned,
         ),
@@ -250,6 +255,7 @@ def _comparison(opt: str) -> list[Claim]:
             f"its evaluation steps (every 5 of 40 and the final one); {COLLAPSE}",
             0.75,
             "at_least",
+            bounds=UNIT,
             threshold_source="Fig. 4: above 75% ROUGE",
             **tuned,
         ),
@@ -263,6 +269,7 @@ def _comparison(opt: str) -> list[Claim]:
             f"stay above 75%); {COLLAPSE}",
             0.75,
             "below",
+            bounds=UNIT,
             threshold_source="Fig. 4: above 75% ROUGE",
             **tuned,
         ),
@@ -274,6 +281,7 @@ def _comparison(opt: str) -> list[Claim]:
             f"final ROUGE_F of GDiff-0.7; {COLLAPSE}",
             0.1,
             "below",
+            bounds=UNIT,
             threshold_source=TABLE1,
             **tuned,
         ),
@@ -290,6 +298,7 @@ VISION = [
         "run is a collapse: FA 0, RA 0)",
         0.1,
         "below",
+        bounds=UNIT,
         setting=SGD,
         rates="each method's rate tuned on draw 0's held-out seeds over the image grid "
         "(vision_unlearning.PROTOCOL), by the highest RA among rates with FA < 0.1",

@@ -5,7 +5,7 @@ and its cost), as notebooks 00, 01, 03 and 05 test them. Thresholds as in
 
 from __future__ import annotations
 
-from .model import ADAM, NO_RATE, SETTINGS, TUNED, Claim
+from .model import ADAM, NO_RATE, SETTINGS, TUNED, UNIT, Claim
 
 
 def _tuned(opt: str) -> dict:
@@ -24,6 +24,7 @@ SETTING_ONLY = [
         "construction",
         0.95,
         "at_least",
+        bounds=UNIT,
         kind="sanity",
         setting="fine-tuning only (no unlearning step)",
         rates=NO_RATE,
@@ -38,6 +39,7 @@ SETTING_ONLY = [
         "per draw)",
         0.1,
         "at_least",
+        bounds=UNIT,
         kind="own",
         setting="fine-tuning only (no unlearning step)",
         rates=NO_RATE,
@@ -101,6 +103,7 @@ GEOMETRY = [
         "diverged run counts the steps it took)",
         0.0,
         "above",
+        bounds=UNIT,
         threshold_source="'can leave': more than no step",
         **_tuned("sgd"),
     ),
@@ -114,6 +117,7 @@ GEOMETRY = [
         "construction)",
         0.9,
         "at_least",
+        bounds=UNIT,
         kind="sanity",
         **_tuned("sgd"),
     ),
@@ -126,6 +130,7 @@ GEOMETRY = [
         "d^T H_F d are both positive",
         0.5,
         "above",
+        bounds=UNIT,
         threshold_source="'most iterations': more than half",
         **_tuned("sgd"),
     ),
@@ -141,6 +146,7 @@ LANDSCAPE = [
         "along g_NGDiff both have R^2 >= 0.95",
         0.5,
         "above",
+        bounds=UNIT,
         threshold_source="'most iterations': more than half; 'well-fitted' read as R^2 >= "
         "0.95 (the paper gives no number)",
         **_tuned("sgd"),
@@ -154,6 +160,7 @@ LANDSCAPE = [
         "g_NGDiff are both positive",
         0.5,
         "above",
+        bounds=UNIT,
         threshold_source="'most iterations': more than half",
         **_tuned("sgd"),
     ),

@@ -45,7 +45,8 @@ def evaluate(measurements: pd.DataFrame, over_draws: bool = False) -> pd.DataFra
     where there is none), ``interval`` (the method: a calibrated t over the draw means or
     over one draw's seeds, a t on log std ratios over draws, a calibrated F over one
     draw's seeds, "exact" for exact statistics), ``note`` (what limits the verdict: "one
-    draw", "one run: no interval", ...; "" when nothing does), ``n_runs``,
+    draw", "one run: no interval", ...; "" when nothing does), ``bounds`` as text ("[0,
+    1]"; "" without a fixed range), ``n_runs``,
     ``n_finished`` (runs with a value), ``n_draws`` and ``verdict``. With
     ``over_draws`` (the scorecard's pooled column) the interval must cover another
     benchmark draw: a claim measured on one draw has none there (inconclusive, "one
@@ -59,10 +60,12 @@ def evaluate(measurements: pd.DataFrame, over_draws: bool = False) -> pd.DataFra
         table = part[columns].to_numpy(dtype=float)
         finite = np.isfinite(table).all(axis=1)
         draws = part["draw"].to_numpy()
-        estimate = STATISTICS[spec.statistic](table[finite], draws[finite], over_draws)
+        bounds = {"bounds": spec.bounds} if spec.bounds else {}
+        estimate = STATISTICS[spec.statistic](table[finite], draws[finite], over_draws, **bounds)
         rows.append(
             {
                 **asdict(spec),
+                "bounds": f"[{spec.bounds[0]:g}, {spec.bounds[1]:g}]" if spec.bounds else "",
                 "value": estimate.value,
                 "low": estimate.low,
                 "high": estimate.high,

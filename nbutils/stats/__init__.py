@@ -19,9 +19,12 @@ The thresholds of NGDiff's Table 1 and Sec. 5, with one comparison each:
 The 95% intervals of the verdicts (``estimate_mean``, ``estimate_std_ratio``,
 ``exact_minimum``; ``verdict`` reads them against a threshold) treat benchmark draws as a
 random effect: over several draws the interval is over the draw means (D - 1 degrees of
-freedom), seeds averaged within each draw; within one draw it is over the seeds, and
-says "one draw"; one run has none. A mean's interval has the t interval's form, mean -+
-q s / sqrt(k), with q calibrated (``calibrated_t_quantile``) so that it covers the mean
+freedom, their variance floored by the seeds' variance of a draw mean, so that draw
+means that coincide do not make an interval of no width), seeds averaged within each
+draw; within one draw it is over the seeds, and says "one draw"; one run has none, nor
+do runs that all have one value, unless it is an end of the quantity's fixed range
+(``at_bound_interval``: distribution-free). A mean's interval has the t interval's form,
+mean -+ q s / sqrt(k), with q calibrated (``calibrated_t_quantile``) so that it covers the mean
 at 95% or more for normal and skewed runs (``REFERENCE_SHAPES``: lognormal,
 exponential, a [0, 1] quantity piled near 0): at 3 seeds Student's t covers such runs
 only 84-90% of the time, and q is about 3 times t's. A std ratio's interval within one

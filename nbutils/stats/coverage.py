@@ -13,6 +13,7 @@ from .intervals import (
     CONFIDENCE,
     REFERENCE_SHAPES,
     calibrated_t_interval,
+    draw_means_interval,
     f_log_ratio_quantile,
     log_ratio_t_interval,
     std_ratio,
@@ -80,8 +81,13 @@ def verdict_intervals(case: CoverageCase, values, references, confidence: float 
     (``values``, ``references``: arrays (replicates, draws, seeds)): ``low``, ``high``
     (replicates,)."""
     if case.statistic == "mean":
-        units = values[:, 0, :] if case.draws == 1 else values.mean(axis=2)
-        return calibrated_t_interval(units, confidence)
+        if case.draws == 1:
+            units = values[:, 0, :]
+            low, high = calibrated_t_interval(units, confidence)
+            flat = units.min(axis=1) == units.max(axis=1)
+            return np.where(flat, math.nan, low), np.where(flat, math.nan, high)
+        floor = values.var(axis=2, ddof=1).mean(axis=1) / case.seeds if case.seeds > 1 else 0.0
+        return draw_means_interval(values.mean(axis=2), floor, confidence)
     if case.draws == 1:
         return std_ratio_interval(values[:, 0, :], references[:, 0, :], confidence)
     return log_ratio_t_interval(std_ratio(values, references), confidence)

@@ -170,6 +170,46 @@ def calibrated_t_interval(units, confidence: float = CONFIDENCE) -> tuple[np.nda
     return mean_interval(units, calibrated_t_quantile(k, confidence) if k > 1 else math.nan)
 
 
+def draw_means_interval(
+    means, seed_variance_of_mean, confidence: float = CONFIDENCE
+) -> tuple[np.ndarray, np.ndarray]:
+    """``calibrated_t_interval`` over the last axis of the draw means ``means`` (array
+    (..., D)), with their variance floored by ``seed_variance_of_mean`` (array (...)): the
+    mean over draws of s_d^2 / n_d, each draw's seeds' variance over its seed count.
+    Draws as a random effect give Var(draw mean) = tau^2 + sigma^2 / n >= sigma^2 / n, so
+    draw means that happen to coincide (runs that take few values) do not make an
+    interval of no width while the seeds vary. NaN with fewer than two draws, and where
+    neither the draw means nor the seeds vary (no spread to build an interval on)."""
+    means = np.asarray(means, dtype=float)
+    d = means.shape[-1]
+    if d < 2:
+        nan = np.full(means.shape[:-1], math.nan)
+        return nan, nan
+    variance = np.maximum(means.var(axis=-1, ddof=1), seed_variance_of_mean)
+    half = calibrated_t_quantile(d, confidence) * np.sqrt(variance / d)
+    half = np.where(variance > 0, half, math.nan)
+    centre = means.mean(axis=-1)
+    return centre - half, centre + half
+
+
+def at_bound_interval(
+    value: float, bounds: tuple[float, float], units: int, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """The interval of the mean of a quantity that lies in ``bounds`` (lo, hi) when all
+    ``units`` independent units equal ``value``, one of its ends: from that end inward by
+    (hi - lo) (1 - tail^(1/units)), tail = (1 - confidence) / 2 (Clopper-Pearson: if the
+    share p of units off that end were larger, all ``units`` on it would have chance
+    (1 - p)^units < tail; the mean is at most (hi - lo) p from the end). Distribution-free.
+    NaN where ``value`` is at neither end."""
+    lo, hi = bounds
+    reach = (hi - lo) * (1 - ((1 - confidence) / 2) ** (1 / units))
+    if value == lo:
+        return lo, lo + reach
+    if value == hi:
+        return hi - reach, hi
+    return math.nan, math.nan
+
+
 def std_ratio(values, references) -> np.ndarray:
     """np.std (ddof 0, DualOptim's parse_result) of ``values`` over that of
     ``references``, over the last axis (arrays (..., n), paired by seed); NaN where the

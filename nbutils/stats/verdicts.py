@@ -11,7 +11,9 @@ import numpy as np
 from .intervals import (
     CALIBRATED_UP_TO,
     CONFIDENCE,
+    at_bound_interval,
     calibrated_t_interval,
+    draw_means_interval,
     log_ratio_t_interval,
     std_ratio,
     std_ratio_interval,
@@ -25,6 +27,8 @@ NO_INTERVAL_OVER_DRAWS = "one draw: no interval over draws"
 ONE_RUN = "one run: no interval"
 NO_RUN = "no finished run"
 NO_SPREAD = "the reference does not vary: no ratio"
+NO_VARIATION = "the runs do not vary: no interval"
+AT_BOUND_UNITS = "units at an end of the range"
 
 
 @dataclass(frozen=True)
@@ -56,32 +60,59 @@ def _by_draw(runs: np.ndarray, draws: np.ndarray) -> list[np.ndarray]:
     return [runs[draws == d] for d in dict.fromkeys(draws.tolist())]
 
 
+def _no_variation(value: float, bounds, units: int, confidence: float, note: str) -> Estimate:
+    """Runs that all have ``value``: the distribution-free ``at_bound_interval`` over
+    ``units`` when it is an end of ``bounds``, else no interval."""
+    low, high = at_bound_interval(value, bounds, units, confidence) if bounds else (math.nan,) * 2
+    if math.isnan(low):
+        return Estimate(value, math.nan, math.nan, "", _notes(NO_VARIATION, note))
+    return Estimate(value, low, high, f"distribution-free, {units} {AT_BOUND_UNITS}", note)
+
+
 def estimate_mean(
-    runs, draws, over_draws: bool = False, confidence: float = CONFIDENCE
+    runs,
+    draws,
+    over_draws: bool = False,
+    confidence: float = CONFIDENCE,
+    bounds: tuple[float, float] | None = None,
 ) -> Estimate:
     """The mean of the first column of ``runs`` (array (n, c): n finished runs, finite),
     ``draws`` (n,) naming each run's benchmark draw. Over two draws or more: the mean of
-    the draw means, with ``calibrated_t_interval`` on the draw means (D - 1 degrees of
-    freedom: draws as a random effect, seeds averaged within each). Within one draw: the
-    mean of its seeds with the same interval over them, noted "one draw" (it covers the
-    draw's own mean, not another draw's), or no interval when ``over_draws`` (the
-    interval must cover another draw: the scorecard's pooled column). One run: no
-    interval."""
+    the draw means, with ``draw_means_interval`` (D - 1 degrees of freedom: draws as a
+    random effect, seeds averaged within each; the draw means' variance floored by the
+    seeds'). Within one draw: the mean of its seeds with ``calibrated_t_interval`` over
+    them, noted "one draw" (it covers the draw's own mean, not another draw's), or no
+    interval when ``over_draws`` (the interval must cover another draw: the scorecard's
+    pooled column). One run: no interval. Runs that all have one value (pooled: draw means
+    that coincide over seeds that do not vary): the distribution-free
+    ``at_bound_interval`` over the runs (pooled: over the draws) when the value is an end
+    of ``bounds`` (lo, hi), the quantity's fixed range; else no interval (an interval of
+    no width would claim a certainty that a few equal runs do not give)."""
     runs = _as_runs(runs)
     groups = _by_draw(runs[:, 0], draws)
     if not groups:
         return Estimate(math.nan, math.nan, math.nan, "", NO_RUN)
     if len(groups) > 1:
         means = np.array([g.mean() for g in groups])
-        low, high = calibrated_t_interval(means, confidence)
+        seeds = [g.var(ddof=1) / g.size for g in groups if g.size > 1]
+        floor = float(np.mean(seeds)) if seeds else 0.0
+        low, high = draw_means_interval(means, floor, confidence)
+        if not math.isfinite(low):
+            return _no_variation(float(means[0]), bounds, len(means), confidence, "")
+        floored = " (variance floored by the seeds')" if floor > means.var(ddof=1) else ""
         return Estimate(
-            float(means.mean()), float(low), float(high), f"calibrated t, {len(means)} draw means"
+            float(means.mean()),
+            float(low),
+            float(high),
+            f"calibrated t, {len(means)} draw means{floored}",
         )
     (values,) = groups
     if over_draws:
         return Estimate(float(values.mean()), math.nan, math.nan, "", NO_INTERVAL_OVER_DRAWS)
     if values.size < 2:
         return Estimate(float(values[0]), math.nan, math.nan, "", _notes(ONE_RUN, ONE_DRAW))
+    if values.min() == values.max():
+        return _no_variation(float(values[0]), bounds, values.size, confidence, ONE_DRAW)
     low, high = calibrated_t_interval(values, confidence)
     return Estimate(
         float(values.mean()),
