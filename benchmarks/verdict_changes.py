@@ -118,7 +118,7 @@ def main() -> None:
                 if judged["verdict"] != by_old:
                     reasons.append(f"threshold on the old runs: {judged['verdict']}")
                 if now and now.get("verdict") != judged["verdict"]:
-                    reasons.append("runs (this release's: rates from the tuned-rate table)")
+                    reasons.append("runs (this release's)")
         old_cell = cell((before or {}).get("draws", {}).get("0"))
         if before is None or old_cell.split()[-1:] != cell(now).split()[-1:]:
             changed += 1
