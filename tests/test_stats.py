@@ -440,3 +440,33 @@ def test_geometric_bands_keep_the_order_of_labels(band_histories):
     out = stats.geometric_bands(band_histories, "loss_forget")
     assert list(out.label) == ["a", "a", "b", "b"] and list(out.step) == [0, 1, 0, 1]
     assert out.iloc[0]["mean"] == pytest.approx(math.sqrt(2.0))  # geometric mean of 1 and 2
+
+
+def _pooled_interval(draws: int, spread: float, value: float = 1.0) -> tuple[float, float]:
+    half = stats.calibrated_t_quantile(draws) * spread / math.sqrt(draws)
+    return value - half, value + half
+
+
+def test_draws_to_decide_finds_the_first_count_that_decides():
+    per_draw = {d: stats.calibrated_t_quantile(d) / math.sqrt(d) for d in (4, 5)}
+    spread = 1 / math.sqrt(per_draw[4] * per_draw[5])  # half-width > 1 at 4 draws, < 1 at 5
+    low, high = _pooled_interval(3, spread)
+    assert stats.verdict(low, high, 0.0, "above") == "inconclusive"
+    assert stats.draws_to_decide(1.0, low, high, 3, 0.0, "above") == (5, "holds")
+    assert stats.draws_to_decide(1.0, low, high, 3, 2.0, "above") == (5, "fails")
+    assert stats.draws_to_decide(1.0, low, high, 3, 2.0, "below") == (5, "holds")
+    assert stats.draws_to_decide(1.0, low, high, 3, 0.0, "above", up_to=4) == (
+        None,
+        "inconclusive",
+    )
+
+
+def test_draws_to_decide_keeps_a_decided_verdict_and_cannot_decide_on_the_threshold():
+    low, high = _pooled_interval(3, 0.01)
+    assert stats.draws_to_decide(1.0, low, high, 3, 0.5, "at_least") == (3, "holds")
+    assert stats.draws_to_decide(1.0, low, high, 3, 1.0, "at_least") == (None, "inconclusive")
+    assert stats.draws_to_decide(1.0, math.nan, math.nan, 3, 0.5, "above") == (
+        None,
+        "inconclusive",
+    )
+    assert stats.draws_to_decide(1.0, low, high, 1, 0.5, "above") == (None, "inconclusive")

@@ -33,10 +33,13 @@ draws a t interval on the log ratios. ``interval_coverage`` shows the coverage b
 simulation at the sizes the notebooks use (``benchmarks/coverage.py`` prints it, with
 the shapes beyond the calibration: within one draw, a lognormal of sigma 1.5 or a run
 that collapses one time in five is covered only 80-90% of the time).
+``draws_to_decide`` plans how many draws a pooled mean's verdict would need if its draws
+kept their mean and spread.
 """
 
 from .coverage import *  # noqa: F403
 from .groups import *  # noqa: F403
 from .intervals import *  # noqa: F403
+from .planning import *  # noqa: F403
 from .rules import *  # noqa: F403
 from .verdicts import *  # noqa: F403
