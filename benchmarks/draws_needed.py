@@ -18,6 +18,18 @@ from nbutils.core import paths
 MEAN_OVER_DRAWS = "calibrated t"  # the pooled interval of a mean (``draw_means_interval``)
 
 
+def plan(claim: dict, up_to: int = stats.CALIBRATED_UP_TO) -> tuple[int | None, str] | None:
+    """``stats.draws_to_decide`` for a scorecard claim's pooled cell; None when the cell
+    has no pooled interval of a mean to read a spread from."""
+    cell = claim["pooled"]
+    if not cell.get("interval", "").startswith(MEAN_OVER_DRAWS):
+        return None
+    return stats.draws_to_decide(
+        cell["value"], cell["low"], cell["high"], cell["n_draws"],
+        claim["threshold"], claim["direction"], up_to=up_to,
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("scorecard", nargs="?", default=paths.REPO_DIR / "figures/scorecard.json")
@@ -29,13 +41,11 @@ def main() -> None:
         cell = claim["pooled"]
         if claim["kind"] != "evidence":
             continue
-        if not cell.get("interval", "").startswith(MEAN_OVER_DRAWS):
+        planned = plan(claim, args.up_to)
+        if planned is None:
             tally["not a mean over draws with an interval (left out)"] += 1
             continue
-        needed, decided = stats.draws_to_decide(
-            cell["value"], cell["low"], cell["high"], cell["n_draws"],
-            claim["threshold"], claim["direction"], up_to=args.up_to,
-        )  # fmt: skip
+        needed, decided = planned
         if needed is None:
             tally[f"not within {args.up_to} draws"] += 1
         elif needed == cell["n_draws"]:

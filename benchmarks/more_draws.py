@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
-from draws_needed import MEAN_OVER_DRAWS
+from draws_needed import plan
 
-from nbutils import claims, stats
+from nbutils import claims
 from nbutils.core import paths
 from nbutils.reproduce.scorecard import pooling
 
@@ -60,13 +60,7 @@ def main() -> None:
     print("|---|---|" + "---|" * (len(counts) + 1))
     tally = Counter()
     for i in ids:
-        now = card[i]["pooled"]
-        needed, projected = None, "inconclusive"  # no plan without a mean's pooled interval
-        if now.get("interval", "").startswith(MEAN_OVER_DRAWS):
-            needed, projected = stats.draws_to_decide(
-                now["value"], now["low"], now["high"], now["n_draws"],
-                card[i]["threshold"], card[i]["direction"],
-            )  # fmt: skip
+        needed, projected = plan(card[i]) or (None, "inconclusive")
         cells = [by_count[n][i] for n in counts]
         if needed is not None and needed <= counts[-1]:
             for where, n in (("at the planned count", needed), (f"at {counts[-1]}", counts[-1])):
@@ -74,9 +68,9 @@ def main() -> None:
                 how = "as planned" if got == projected else got if got == "inconclusive" else (
                     "the other way")  # fmt: skip
                 tally[f"planned to decide within {counts[-1]} draws, {where}: {how}"] += 1
-        plan = "-" if needed is None else f"{needed}, {projected}"
+        planned = "-" if needed is None else f"{needed}, {projected}"
         text = [f"{c['value']:.3g} {c['verdict']}" for c in cells + [new_alone[i]]]
-        print(f"| `{i}` | {plan} | " + " | ".join(text) + " |")
+        print(f"| `{i}` | {planned} | " + " | ".join(text) + " |")
     for key, n in sorted(tally.items()):
         print(f"{key}: {n}")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nbutils.core import paths
 from nbutils.reproduce import catalog
-from nbutils.reproduce.scorecard import pooling
+from nbutils.reproduce.scorecard import pooling, report
 
 DRAWS = [0, 1, 2]
 
@@ -34,9 +34,9 @@ def extract(rev: str, into: Path) -> Path:
     return into / "figures"
 
 
-def judged(folder: Path) -> tuple[dict[str, dict], str]:
+def judged(folder: Path) -> dict[str, dict]:
     """Every claim's scorecard row (draws and pooled) from a release folder, by the
-    checkout's rules; and the CPU its sidecars record."""
+    checkout's rules."""
     stems, failed = list(catalog.NOTEBOOKS), {}
     per_draw = []
     for draw in DRAWS:
@@ -45,25 +45,22 @@ def judged(folder: Path) -> tuple[dict[str, dict], str]:
     per_draw, _ = pooling.pool_one_commit(per_draw, failed)
     ids = [c["id"] for c in json.loads((folder / "scorecard.json").read_text())["claims"]]
     rows = pooling.build(per_draw, ids, DRAWS, failed)
-    cpu = json.loads((folder / "tuned_rates.json").read_text())["provenance"]["cpu"]
-    return {r["id"]: r for r in rows}, cpu
+    return {r["id"]: r for r in rows}
 
 
-def rates(folder: Path) -> dict[str, tuple[str, float]]:
-    entries = json.loads((folder / "tuned_rates.json").read_text())["entries"]
-    return {key: (e["name"], e["lr"]) for key, e in entries.items()}
+def rates(folder: Path) -> tuple[dict[str, tuple[str, float]], str]:
+    """The release's tuned rates (key -> (name, lr)) and the CPU that tuned them."""
+    table = json.loads((folder / "tuned_rates.json").read_text())
+    named = {key: (e["name"], e["lr"]) for key, e in table["entries"].items()}
+    return named, table["provenance"]["cpu"]
 
 
-def verdict(cell: dict) -> str:
-    return cell.get("verdict", "not measured")
+verdict = report.cell_verdict
 
 
 def text(cell: dict) -> str:
-    value = cell.get("value")
-    if value is None or "verdict" not in cell:
-        return "-"
-    interval = f" [{cell['low']:.3g}, {cell['high']:.3g}]" if cell.get("low") is not None else ""
-    return f"{value:.3g}{interval} {cell['verdict']}"
+    """The scorecard's cell text without its note."""
+    return report.cell_text({**cell, "note": ""})
 
 
 def main() -> None:
@@ -73,10 +70,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         old_folder = extract(args.old_rev, Path(tmp))
-        old, old_cpu = judged(old_folder)
-        old_rates = rates(old_folder)
-    new, new_cpu = judged(Path(args.new_figures))
-    new_rates = rates(Path(args.new_figures))
+        old, (old_rates, old_cpu) = judged(old_folder), rates(old_folder)
+    new, (new_rates, new_cpu) = judged(Path(args.new_figures)), rates(Path(args.new_figures))
     print(f"old: {args.old_rev[:7]} on {old_cpu}; new: {args.new_figures} on {new_cpu}\n")
 
     same = [k for k in new_rates if old_rates.get(k) == new_rates[k]]
