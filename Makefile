@@ -42,11 +42,13 @@ chromium:
 
 install: $(STAMP)
 
-# Every notebook on the default benchmark draw (figures/) and on two more draws
-# (figures/draws/draw-<seed>/), then the scorecard of every claim (figures/scorecard.*, and
-# the README's table).
+# Every notebook on the default benchmark draw (figures/) and on more draws
+# (figures/draws/draw-<seed>/): each notebook on its own (scorecard.DRAW_COUNTS: 0-2, the
+# headline notebooks 04 and 06 on 0-10), or every one on DRAWS="0 1 2"; then the
+# scorecard of every claim (figures/scorecard.*, and the README's table).
+DRAWS ?=
 figures: $(STAMP)
-	$(PY) -m nbutils scorecard --jobs $(JOBS)
+	$(PY) -m nbutils scorecard --jobs $(JOBS) $(if $(DRAWS),--seeds $(DRAWS))
 
 # Every notebook's learning rates, tuned on held-out seeds of draw 0 (successive halving)
 # into figures/tuned_rates.json, which `make figures` and every draw then read.

@@ -1,8 +1,9 @@
 """Did more draws decide what ``draws_needed.py`` planned? The release's draws 0-2 (its
 scorecard gives the plan) and further draws from another folder (``scorecard --seeds 3 4
-... --out FOLDER``), pooled by the checkout's rules over the first 3, 4, ... draws.
+... --out FOLDER``), pooled by the checkout's rules over the first 3, 4, ... draws; and the
+plan read again from every draw (the last column: ``scorecard.DRAW_COUNTS`` rests on it).
 
-    python benchmarks/more_draws.py FOLDER --draws 3 4 5 6 [--notebooks 00_tour ...]
+    python benchmarks/more_draws.py FOLDER --draws 3 4 5 6 [--notebooks 00_tour ...] [--up-to 40]
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--draws", type=int, nargs="+", required=True)
     parser.add_argument("--notebooks", nargs="+", default=NOTEBOOKS)
+    parser.add_argument("--up-to", type=int, default=40, help="the last column's limit")
     args = parser.parse_args()
     release = paths.REPO_DIR / "figures"
     card = {c["id"]: c for c in json.loads((release / "scorecard.json").read_text())["claims"]}
@@ -55,9 +57,10 @@ def main() -> None:
     by_count = {n: pooled(tables[:n], ids, draws[:n]) for n in range(3, len(draws) + 1)}
     new_alone = pooled(tables[3:], ids, args.draws)
     counts = list(by_count)
+    alone = f"draws {args.draws[0]}-{args.draws[-1]} alone"
     print("| claim | plan (draws, verdict) | " + " | ".join(f"{n} draws" for n in counts)
-          + f" | draws {args.draws[0]}-{args.draws[-1]} alone |")  # fmt: skip
-    print("|---|---|" + "---|" * (len(counts) + 1))
+          + f" | {alone} | plan from {counts[-1]} draws |")  # fmt: skip
+    print("|---|---|" + "---|" * (len(counts) + 2))
     tally = Counter()
     for i in ids:
         needed, projected = plan(card[i]) or (None, "inconclusive")
@@ -70,6 +73,8 @@ def main() -> None:
                 tally[f"planned to decide within {counts[-1]} draws, {where}: {how}"] += 1
         planned = "-" if needed is None else f"{needed}, {projected}"
         text = [f"{c['value']:.3g} {c['verdict']}" for c in cells + [new_alone[i]]]
+        again = plan({**card[i], "pooled": cells[-1]}, args.up_to)
+        text.append("-" if again is None else f"{again[0] or f'> {args.up_to}'}, {again[1]}")
         print(f"| `{i}` | {planned} | " + " | ".join(text) + " |")
     for key, n in sorted(tally.items()):
         print(f"{key}: {n}")

@@ -20,17 +20,24 @@ GDIFF09 = "ngdiff.table1.gdiff09_fails_to_forget.adam"
 NB06 = "06_method_comparison"
 COMMIT = "c0ffee" * 6 + "beef"
 FIGURES_06 = catalog.entry("06").figures
+AUTOLR_FORGETS = "ngdiff.fig5.autolr_forgets.adam"  # notebook 04's
+NB04 = "04_lr_sensitivity"
+DEFAULT_PLAN_DRAWS = scorecard.draws_text(
+    scorecard.plan_draws(scorecard.draw_plan(list(catalog.NOTEBOOKS)))
+)
 
 
-def write_sidecars(folder, draw: int, values: dict[str, list[float]], commit=COMMIT, smoke=False):
-    """Sidecars of notebook 06 as a draw would leave them, with the given runs (in the
-    first figure's sidecar) and provenance."""
+def write_sidecars(
+    folder, draw: int, values: dict[str, list[float]], commit=COMMIT, smoke=False, stem=NB06
+):
+    """Sidecars of notebook ``stem`` (06) as a draw would leave them, with the given runs
+    (in the first figure's sidecar) and provenance."""
     measurements = pd.concat(
         [claims.measurement(cid, draw, v, seeds=range(len(v))) for cid, v in values.items()]
     )
     verdicts = claims.evaluate(measurements)
     folder.mkdir(parents=True, exist_ok=True)
-    for i, name in enumerate(FIGURES_06):
+    for i, name in enumerate(catalog.entry(stem).figures):
         ids = list(values) if i == 0 else []
         sidecar = {
             "claims": claims.for_sidecar(verdicts, measurements, ids),
@@ -158,7 +165,7 @@ def test_collect_refuses_a_folder_without_any_draw(tmp_path, capsys):
     empty.mkdir()
     assert cli.main(["scorecard", "--collect", "--out", str(empty)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"no sidecar of draws [0, 1, 2] in {empty}" in err
+    assert err.count("\n") == 1 and f"no sidecar of draws {DEFAULT_PLAN_DRAWS} in {empty}" in err
     assert not list(empty.iterdir())
     assert cli.main(["scorecard", "--collect", "--out", str(tmp_path / "none")]) == 2
     assert f"{tmp_path / 'none'}: no such folder" in capsys.readouterr().err
@@ -427,3 +434,74 @@ def test_a_tie_between_commits_goes_to_the_checkouts_then_to_a_clean_one(tmp_pat
     per_draw = [scorecard.collect(d, tmp_path / f"d{d}", [NB06], {}) for d in (0, 1)]
     assert scorecard.pool_one_commit(per_draw, {})[1] == COMMIT
     assert scorecard.pool_one_commit(per_draw, {}, COMMIT + "+dirty")[1] == COMMIT + "+dirty"
+
+
+# --------------------------------------------------------------------------- draws per notebook
+
+
+def test_the_default_plan_runs_the_headline_notebooks_on_more_draws():
+    stems = ["00_tour", "02_pareto_sweep", NB04, NB06]
+    plan = scorecard.draw_plan(stems)
+    assert plan["02_pareto_sweep"] == list(scorecard.DEFAULT_DRAWS)
+    for stem in (NB04, NB06):  # Table 1, Table 3 and Fig. 4-6
+        assert plan[stem] == list(range(scorecard.DRAW_COUNTS[stem]))
+        assert len(plan[stem]) > len(scorecard.DEFAULT_DRAWS)
+    assert plan["00_tour"] == scorecard.plan_draws(plan)  # it fine-tunes every draw's target
+    assert scorecard.draw_plan(stems, [3, 1]) == {stem: [3, 1] for stem in stems}
+    assert scorecard.draw_plan(stems, smoke=True) == {stem: [0, 1, 2] for stem in stems}
+    with pytest.raises(ValueError, match=">= 0"):
+        scorecard.draw_plan(stems, [-1])
+    assert scorecard.plan_text({NB04: [0, 1, 2], NB06: [0, 1, 2]}) == "draws 0-2"
+    text = scorecard.plan_text({"01": [0, 1, 2], "02": [0, 1, 2], NB06: [0, 1, 2, 3, 5]})
+    assert text == f"each notebook's draws (0-2; 0, 1, 2, 3, 5: {NB06})"
+
+
+def _release_with_a_plan(folder, monkeypatch):
+    """Notebook 04 on draws 0-2, 06 on 0-3 (``DRAW_COUNTS`` patched), collected."""
+    monkeypatch.setattr(scorecard.pooling, "DRAW_COUNTS", {NB06: 4})
+    for draw in range(4):
+        write_sidecars(scorecard.draw_dir(draw, folder), draw, {FORGETS: [0.01, 0.02, 0.03]})
+    for draw in range(3):
+        where = scorecard.draw_dir(draw, folder)
+        write_sidecars(where, draw, {AUTOLR_FORGETS: [0.2, 0.3, 0.4]}, stem=NB04)
+    args = ["scorecard", "--collect", "--claims", FORGETS, AUTOLR_FORGETS, "--out", str(folder)]
+    return cli.main(args)
+
+
+def test_each_notebook_is_pooled_over_its_own_draws(tmp_path, monkeypatch):
+    folder = tmp_path / "figures"
+    assert _release_with_a_plan(folder, monkeypatch) == 0  # draw 3 of 04 is no failure
+    data = json.loads((folder / "scorecard.json").read_text())
+    assert data["draws"] == [0, 1, 2, 3]
+    assert data["plan"] == {NB04: [0, 1, 2], NB06: [0, 1, 2, 3]}
+    rows = {r["id"]: r for r in data["claims"]}
+    assert rows[FORGETS]["pooled"]["n_draws"] == 4
+    assert rows[AUTOLR_FORGETS]["pooled"]["n_draws"] == 3
+    cell = rows[AUTOLR_FORGETS]["draws"]["3"]
+    assert cell == {"not_planned": "draws 0-2 only"}
+    assert scorecard.cell_verdict(cell) == "not planned" and scorecard.cell_text(cell) == "-"
+    table = (folder / "scorecard.md").read_text()
+    first = f"Evidence claims, pooled over each notebook's draws (0-2; 0-3: {NB06})"
+    assert table.startswith(first)
+    assert f"| `{AUTOLR_FORGETS}`" in table and " | - | " in table
+    assert scorecard.check_release(folder) == []
+
+
+def test_check_release_wants_each_notebooks_own_draws(tmp_path, monkeypatch):
+    folder = tmp_path / "figures"
+    assert _release_with_a_plan(folder, monkeypatch) == 0
+    (folder / "draws" / "draw-3" / f"{FIGURES_06[1]}.json").unlink()
+    assert scorecard.check_release(folder) == [
+        f"draw 3: figures/draws/draw-3/{FIGURES_06[1]}.json missing"
+    ]  # and no 04 sidecar wanted on draw 3, outside its draws
+
+
+def test_check_release_wants_one_machine(tmp_path):
+    folder = release(tmp_path / "figures")
+    for where in (folder, folder / "draws" / "draw-1"):
+        _edit_provenance(where / f"{FIGURES_06[0]}.json", cpu="AMD EPYC", torch_build="2.13.0+cpu")
+    assert scorecard.check_release(folder) == []
+    _edit_provenance(folder / f"{FIGURES_06[0]}.json", cpu="Intel(R) Xeon(R) Processor")
+    (problem,) = scorecard.check_release(folder)
+    assert problem.startswith("sidecars of 2 machines: ")
+    assert "AMD EPYC, torch 2.13.0+cpu (1)" in problem

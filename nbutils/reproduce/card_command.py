@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import paths
-from . import figures, scorecard
+from . import catalog, figures, scorecard
 from .running import (
     check_jobs,
     error,
@@ -32,7 +32,8 @@ class CardJob:
     draws: list[int]
     ids: list[str]
     stems: list[str]
-    planned: dict[int, list]
+    plan: dict[str, list[int]]  # notebook -> its draws
+    planned: dict[int, list]  # draw -> its notebooks, with their parameters
     old: dict | None  # the scorecard.json it would replace
 
 
@@ -56,7 +57,7 @@ def _checkcard_folders(args, out: Path, build: Path, draws: list[int], stems: li
     folder_to_read(out, "--collect: scorecard folder")
     if not scorecard.draws_present(draws, out, stems):
         raise ValueError(
-            f"--collect: no sidecar of draws {draws} in {out} (draw 0) or "
+            f"--collect: no sidecar of draws {scorecard.draws_text(draws)} in {out} (draw 0) or "
             f"{out / scorecard.DRAWS_FOLDER}/draw-<seed>: nothing to collect"
         )
 
@@ -76,24 +77,29 @@ def plan_card(args) -> CardJob:
     """Everything checked before a notebook runs; ValueError (or KeyError) saying what is
     wrong, nothing written."""
     check_jobs(args.jobs)
-    draws = scorecard.check_draws(args.seeds)
     ids = scorecard.check_claim_ids(args.claims)
     stems = scorecard.notebooks_for(ids)
     smoke = overrides_of(args, "").get("smoke") is True  # --smoke or -p smoke True
+    draw_plan = scorecard.draw_plan(stems, args.seeds, smoke)
+    draws = scorecard.check_draws(args.seeds) if args.seeds else scorecard.plan_draws(draw_plan)
     out, build, official = card_folders(args, smoke)
-    planned = {
-        draw: plan(
-            stems,
-            scorecard.draw_overrides(draw, overrides_of(args, str(scorecard.draw_dir(draw, out)))),
-        )
-        for draw in draws
-    }
+    plan(stems, overrides_of(args, ""))  # every override is declared by one of the notebooks
+    planned = {}
+    for draw in draws:
+        on_draw = [stem for stem in stems if draw in draw_plan[stem]]
+        overrides = overrides_of(args, str(scorecard.draw_dir(draw, out)))
+        declared = {k: v for k, v in overrides.items() if _declared(k, on_draw)}
+        planned[draw] = plan(on_draw, scorecard.draw_overrides(draw, declared))
     _checkcard_folders(args, out, build, draws, stems)
     old = _old_card(args, out)
     lost = scorecard.foreseen_losses(old, draws, ids) if old and not args.force else []
     if lost:
         raise ValueError(refusal(out / "scorecard.json", lost))
-    return CardJob(out, build, official, smoke, draws, ids, stems, planned, old)
+    return CardJob(out, build, official, smoke, draws, ids, stems, draw_plan, planned, old)
+
+
+def _declared(key: str, stems: list[str]) -> bool:
+    return any(key in catalog.entry(stem).params for stem in stems)
 
 
 def refusal(path: Path, lost: list[str]) -> str:
@@ -121,7 +127,8 @@ def measure(args, job: CardJob) -> tuple[dict, dict, list]:
         not_run[draw] = {}
         absent = not_run[draw] if args.collect else None
         folder = scorecard.draw_dir(draw, job.out)
-        per_draw.append(scorecard.collect(draw, folder, job.stems, failed[draw], absent, job.smoke))
+        stems = [stem for stem in job.stems if draw in job.plan[stem]]
+        per_draw.append(scorecard.collect(draw, folder, stems, failed[draw], absent, job.smoke))
     return failed, not_run, per_draw
 
 
@@ -136,10 +143,10 @@ def cmd_scorecard(args) -> int:
         return error(err)
     failed, not_run, per_draw = measure(args, job)
     per_draw, commit = scorecard.pool_one_commit(per_draw, failed, figures.git_commit())
-    rows = scorecard.build(per_draw, job.ids, job.draws, failed, not_run)
+    rows = scorecard.build(per_draw, job.ids, job.draws, failed, not_run, job.plan)
     provenance = scorecard.provenance(started, args.jobs, job.smoke, commit)
     if job.old is not None:
-        new = scorecard.card(rows, job.draws, failed, provenance, not_run)
+        new = scorecard.card(rows, job.draws, failed, provenance, not_run, job.plan)
         lost = scorecard.losses(job.old, new)
         if lost and not args.force:
             again = "" if args.collect else " (`--collect --force` writes it from these sidecars)"
@@ -150,7 +157,7 @@ def cmd_scorecard(args) -> int:
                 file=sys.stderr,
             )
     try:
-        text = scorecard.write(job.out, rows, job.draws, failed, provenance, not_run)
+        text = scorecard.write(job.out, rows, job.draws, failed, provenance, not_run, job.plan)
         if job.official and not args.claims:
             scorecard.update_readme(text)
     except OSError as err:

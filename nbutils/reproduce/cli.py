@@ -211,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         type=int,
         nargs="+",
-        default=list(scorecard.DEFAULT_DRAWS),
-        help="benchmark draws (default: 0 1 2)",
+        help="benchmark draws, the same for every notebook (default: "
+        f"{scorecard.plan_text(scorecard.draw_plan(list(catalog.NOTEBOOKS)))}; "
+        f"with --smoke {' '.join(map(str, scorecard.DEFAULT_DRAWS))})",
     )
     card.add_argument("--smoke", action="store_true", help="smoke size: minutes in all")
     card.add_argument("--jobs", type=int, default=1, help="notebooks at once (default 1)")

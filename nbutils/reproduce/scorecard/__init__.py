@@ -1,7 +1,9 @@
 """The scorecard: every claim of the registry, on several benchmark draws, with intervals.
 
 ``python -m nbutils scorecard`` runs the verdict notebooks once per draw (``--seed`` =
-the draw: another benchmark, another target, other unlearning and tuning seeds),
+the draw: another benchmark, another target, other unlearning and tuning seeds), each
+notebook on its own draws (``draw_plan``: draws 0-2, the headline notebooks of
+``DRAW_COUNTS`` on more; ``--seeds`` gives every notebook the same draws),
 collects each figure sidecar's claims (every run's value), and evaluates every claim per
 draw (an interval over its seeds) and pooled over the draws (draws as a random effect:
 an interval over the draw means; a claim measured on one draw has none there, and says
@@ -23,9 +25,9 @@ Where the sidecars go (``draw_dir``): the default draw's (seed 0) next to the sc
 with ``verdicts_only`` (each notebook skips what no claim needs), in
 ``<scorecard folder>/draws/draw-<seed>/`` (``figures/draws/draw-<seed>/``: committed with
 the scorecard they support). ``check_release`` says whether such a folder is one clean
-release: one commit, not dirty, not smoke, every draw's sidecars present.
+release: one commit and one machine, not dirty, not smoke, every notebook's sidecars
+present on each of its draws.
 """
-
 
 from .pooling import *  # noqa: F403
 from .release import *  # noqa: F403

@@ -15,6 +15,14 @@ from .. import catalog
 
 DEFAULT_DRAWS = (0, 1, 2)
 DEFAULT_DRAW = 0
+# Notebooks the default scorecard runs on more draws than DEFAULT_DRAWS: those of Table 1,
+# Table 3 and Fig. 4-6, the paper's headline claims. The count is read from the spreads of
+# seven draws with ``stats.draws_to_decide`` (benchmarks/README.md, "How many draws the
+# default scorecard runs"): at 11 draws every claim of theirs whose mean lies clear of its
+# threshold would decide, Table 1's Adam TruthRatio among them; Table 1's Adam utility
+# would need about 21, which two cores cannot afford.
+DRAW_COUNTS = {"04_lr_sensitivity": 11, "06_method_comparison": 11}
+TOUR = "00_tour"  # fine-tunes each draw's targets: it runs on every draw of the plan
 README_START, README_END = "<!-- scorecard:start -->", "<!-- scorecard:end -->"
 VERDICT_COLORS = {
     "holds": "#a6dba0",
@@ -22,6 +30,7 @@ VERDICT_COLORS = {
     "inconclusive": "#e0e0e0",
     "failed": "#bababa",
     "not run": "#ffffff",
+    "not planned": "#ffffff",
 }
 
 
@@ -55,6 +64,47 @@ def check_draws(draws: list[int]) -> list[int]:
     if not draws:
         raise ValueError("the scorecard needs at least one draw")
     return list(dict.fromkeys(draws))
+
+
+def draw_plan(
+    stems: list[str], seeds: list[int] | None = None, smoke: bool = False
+) -> dict[str, list[int]]:
+    """Each notebook's draws: ``seeds`` for every one when given (``--seeds``); else
+    ``DEFAULT_DRAWS``, and at full size ``range(DRAW_COUNTS[stem])`` for the notebooks
+    listed there, with ``TOUR`` (which fine-tunes each draw's targets) on every draw of
+    any notebook."""
+    if seeds is not None or smoke:
+        seeds = check_draws(list(DEFAULT_DRAWS) if seeds is None else seeds)
+        return {stem: list(seeds) for stem in stems}
+    plan = {stem: list(range(DRAW_COUNTS.get(stem, len(DEFAULT_DRAWS)))) for stem in stems}
+    if TOUR in plan:
+        plan[TOUR] = plan_draws(plan)
+    return plan
+
+
+def plan_draws(plan: dict[str, list[int]]) -> list[int]:
+    """Every draw of a plan, in order."""
+    return sorted({draw for draws in plan.values() for draw in draws})
+
+
+def plan_text(plan: dict[str, list[int]]) -> str:
+    """A plan in words: "draws 0-2" when every notebook runs on the same draws, else
+    "each notebook's draws (0-2; 0-10: 04_lr_sensitivity, 06_method_comparison)"."""
+    groups: dict[str, list[str]] = {}
+    for stem, draws in plan.items():
+        groups.setdefault(draws_text(draws), []).append(stem)
+    if len(groups) == 1:
+        return f"draws {next(iter(groups))}"
+    common = max(groups, key=lambda text: len(groups[text]))
+    others = [f"{text}: {', '.join(stems)}" for text, stems in groups.items() if text != common]
+    return f"each notebook's draws ({common}; {'; '.join(others)})"
+
+
+def draws_text(draws: list[int]) -> str:
+    draws = sorted(draws)
+    if len(draws) > 2 and draws == list(range(draws[0], draws[-1] + 1)):
+        return f"{draws[0]}-{draws[-1]}"
+    return ", ".join(map(str, draws))
 
 
 def check_claim_ids(ids: list[str] | None) -> list[str]:
@@ -191,13 +241,16 @@ def build(
     draws: list[int],
     failed: dict[int, dict],
     not_run: dict[int, dict] | None = None,
+    plan: dict[str, list[int]] | None = None,
 ) -> list[dict]:
     """Per claim: its registry fields, the pooled verdict over every draw that measured
     it, and each draw's own verdict (or why it has none: ``failed``, or ``not_run``, each
-    draw -> notebook -> reason). ``per_draw``: the ``collect`` tables, of one commit
-    (``pool_one_commit``); runs of a notebook on a draw where it failed or was not run are
-    never pooled."""
+    draw -> notebook -> reason; ``not_planned`` on a draw outside its notebook's draws in
+    ``plan``, notebook -> draws, default every draw). ``per_draw``: the ``collect``
+    tables, of one commit (``pool_one_commit``); runs of a notebook on a draw where it
+    failed or was not run are never pooled."""
     not_run = not_run or {}
+    plan = plan or {}
     filled = [m for m in per_draw if len(m)]
     measurements = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame()
     if "git_commit" in measurements and measurements["git_commit"].nunique(dropna=False) > 1:
@@ -220,7 +273,11 @@ def build(
             "notebook": spec.notebook,
             "draws": {},
         }
+        mine_draws = plan.get(spec.notebook, draws)
         for draw in draws:
+            if draw not in mine_draws:
+                entry["draws"][draw] = {"not_planned": f"draws {draws_text(mine_draws)} only"}
+                continue
             if spec.notebook in failed.get(draw, {}):
                 entry["draws"][draw] = {"failed": failed[draw][spec.notebook]}
                 continue
@@ -257,5 +314,3 @@ def _verdict_fields(row: pd.Series, per_draw: bool = False) -> dict:
         cell["low"] = cell["high"] = None
     notes = [n for n in row["note"].split("; ") if n and not (per_draw and n == stats.ONE_DRAW)]
     return {**cell, "note": "; ".join(notes)}
-
-

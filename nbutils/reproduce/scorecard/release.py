@@ -101,6 +101,14 @@ def _provenance_problems(found: dict[str, dict]) -> list[str]:
     if len(commits) > 1:
         listed = ", ".join(f"{c} ({n})" for c, n in commits.most_common())
         problems.append(f"sidecars of {len(commits)} commits: {listed}")
+    machines = Counter(
+        f"{origin['cpu']}, torch {origin.get('torch_build')}"
+        for origin in found.values()
+        if "cpu" in origin
+    )
+    if len(machines) > 1:  # each machine fine-tunes its own targets (benchmarks/README.md)
+        listed = "; ".join(f"{m} ({n})" for m, n in machines.most_common())
+        problems.append(f"sidecars of {len(machines)} machines: {listed}")
     for name, origin in found.items():
         commit = origin.get("git_commit")
         if not commit or str(commit).endswith("+dirty"):
@@ -111,25 +119,32 @@ def _provenance_problems(found: dict[str, dict]) -> list[str]:
 
 
 def _draw_problems(folder: Path, data: dict) -> list[str]:
-    """Every draw of the scorecard with every sidecar of its notebooks, of its seed; no
-    draw folder the scorecard does not list."""
+    """Every notebook of the scorecard with every sidecar on each of its draws (its
+    ``plan``; a scorecard without one: every draw), of the draw's seed; no draw folder
+    the scorecard does not list."""
     problems = []
     stems = [s for s in catalog.NOTEBOOKS if s in {row["notebook"] for row in data["claims"]}]
-    for draw in data["draws"]:
-        where = draw_dir(draw, folder)
-        for name in (n for stem in stems for n in catalog.entry(stem).figures):
-            path = where / f"{name}.json"
-            label = path.relative_to(folder.parent)
-            if not path.exists():
-                problems.append(f"draw {draw}: {label} missing")
-                continue
-            try:
-                seed = read_sidecar(path)["provenance"].get("seed")
-            except ValueError as err:
-                problems.append(f"draw {draw}: {label}: {err}")
-                continue
-            if seed != draw:
-                problems.append(f"draw {draw}: {label} is of seed {seed}")
+    plan = data.get("plan") or {}
+    wanted = [
+        (draw, name)
+        for draw in data["draws"]
+        for stem in stems
+        if draw in plan.get(stem, data["draws"])
+        for name in catalog.entry(stem).figures
+    ]
+    for draw, name in wanted:
+        path = draw_dir(draw, folder) / f"{name}.json"
+        label = path.relative_to(folder.parent)
+        if not path.exists():
+            problems.append(f"draw {draw}: {label} missing")
+            continue
+        try:
+            seed = read_sidecar(path)["provenance"].get("seed")
+        except ValueError as err:
+            problems.append(f"draw {draw}: {label}: {err}")
+            continue
+        if seed != draw:
+            problems.append(f"draw {draw}: {label} is of seed {seed}")
     listed = {draw_dir(d, folder) for d in data["draws"]}
     problems += [
         f"{path.relative_to(folder.parent)}: not a draw of scorecard.json"
@@ -141,8 +156,8 @@ def _draw_problems(folder: Path, data: dict) -> list[str]:
 
 def check_release(folder: Path | None = None) -> list[str]:
     """What keeps ``folder`` (default: the repository's ``figures/``) from being one clean
-    release, one line each: sidecars (and the scorecard) of several commits, of a dirty
-    tree or of smoke size; a draw of ``scorecard.json`` without its sidecars (draw 0 in
+    release, one line each: sidecars (and the scorecard) of several commits or machines,
+    of a dirty tree or of smoke size; a draw of ``scorecard.json`` without its sidecars (draw 0 in
     ``folder``, the others in ``folder/draws/draw-<seed>/``). Empty when it is one."""
     folder = Path(folder) if folder is not None else paths.REPO_DIR / "figures"
     problems: list[str] = []

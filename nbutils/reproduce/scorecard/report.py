@@ -14,15 +14,18 @@ from ... import claims
 from ...core import paths, runtime
 from ...core.jsonio import atomic_write, to_jsonable
 from .. import figures
-from .pooling import README_END, README_START, VERDICT_COLORS
+from .pooling import README_END, README_START, VERDICT_COLORS, draws_text, plan_text
 
 
 def cell_verdict(cell: dict) -> str:
-    """The cell's verdict, or "failed" / "not run" where it has none (a claim its notebook
-    did not measure on a draw, e.g. an SGD claim under ``verdicts_only``, counts as not
-    run)."""
+    """The cell's verdict, or "failed" / "not run" / "not planned" where it has none (a
+    claim its notebook did not measure on a draw, e.g. an SGD claim under
+    ``verdicts_only``, counts as not run; a draw outside its notebook's draws is not
+    planned)."""
     if "failed" in cell:
         return "failed"
+    if "not_planned" in cell:
+        return "not planned"
     return "not run" if "not_run" in cell or "not_measured" in cell else cell["verdict"]
 
 
@@ -31,6 +34,8 @@ def cell_text(cell: dict, digits: int = 3, before_note: str = " ") -> str:
     parentheses after ``before_note`` (the plot starts it on a new line)."""
     if "not_run" in cell:
         return "not run"
+    if "not_planned" in cell:
+        return "-"
     if "not_measured" in cell:
         return "not measured"
     if "failed" in cell:
@@ -43,9 +48,11 @@ def cell_text(cell: dict, digits: int = 3, before_note: str = " ") -> str:
     return f"{value:.{digits}g}{interval} {cell['verdict']}{note}"
 
 
-def markdown(rows: list[dict], draws: list[int]) -> str:
+def markdown(rows: list[dict], draws: list[int], plan: dict[str, list[int]] | None = None) -> str:
     """The scorecard table: evidence grouped by source, then each other kind of claim
-    apart (``claims.KINDS``: exact checks, the collection's own checks, sanity checks)."""
+    apart (``claims.KINDS``: exact checks, the collection's own checks, sanity checks).
+    ``plan`` (notebook -> draws; default every notebook on ``draws``) is said in the first
+    line; a draw outside a claim's notebook's draws is "-"."""
     header = "| claim | setting | " + " | ".join(f"draw {d}" for d in draws) + " | pooled |"
     rule = "|---|---|" + "---|" * (len(draws) + 1)
     lines = []
@@ -69,7 +76,8 @@ def markdown(rows: list[dict], draws: list[int]) -> str:
     )
     summary = ", ".join(f"{counts.eq(v).sum()} {v}" for v in ("holds", "fails", "inconclusive"))
     summary += f", {counts.eq('failed').sum()} not measured (a notebook failed or was not run)"
-    return "\n".join([f"Evidence claims, pooled over draws {draws}: {summary}.", "", *lines])
+    pooled_over = plan_text(plan) if plan else f"draws {draws_text(draws)}"
+    return "\n".join([f"Evidence claims, pooled over {pooled_over}: {summary}.", "", *lines])
 
 
 def plot(rows: list[dict], draws: list[int]):
@@ -103,8 +111,9 @@ def plot(rows: list[dict], draws: list[int]):
     ax.grid(False)
     ax.set_title(
         "Scorecard: each claim's value, 95% interval and verdict per benchmark draw and "
-        "pooled (green holds, red fails, light grey inconclusive, grey failed, white not run; "
-        "hatched: not evidence, i.e. exact, own and sanity checks)",
+        "pooled (green holds, red fails, light grey inconclusive, grey failed, white not run, "
+        "'-' not among its notebook's draws;\nhatched: not evidence, i.e. exact, own and "
+        "sanity checks)",
         fontsize=9,
     )
     return fig
@@ -116,10 +125,13 @@ def card(
     failed: dict,
     provenance: dict,
     not_run: dict | None = None,
+    plan: dict[str, list[int]] | None = None,
 ) -> dict:
-    """What ``scorecard.json`` holds, as plain JSON (as it reads back from the file)."""
+    """What ``scorecard.json`` holds, as plain JSON (as it reads back from the file):
+    ``plan`` is each notebook's draws (default: every draw)."""
     data = {
         "draws": draws,
+        "plan": plan or {stem: list(draws) for stem in dict.fromkeys(r["notebook"] for r in rows)},
         "failed": failed,
         "not_run": not_run or {},
         "claims": rows,
@@ -135,12 +147,13 @@ def write(
     failed: dict,
     provenance: dict,
     not_run: dict | None = None,
+    plan: dict[str, list[int]] | None = None,
 ):
     """scorecard.json, scorecard.md and scorecard.png into ``out``."""
     import matplotlib.pyplot as plt
 
-    table = markdown(rows, draws)
-    text = json.dumps(card(rows, draws, failed, provenance, not_run), indent=1)
+    table = markdown(rows, draws, plan)
+    text = json.dumps(card(rows, draws, failed, provenance, not_run, plan), indent=1)
     atomic_write(out / "scorecard.json", lambda tmp: Path(tmp).write_text(text + "\n"))
     atomic_write(out / "scorecard.md", lambda tmp: Path(tmp).write_text(table + "\n"))
     fig = plot(rows, draws)
@@ -180,8 +193,3 @@ def provenance(started: float, jobs: int, smoke: bool, commit: str | None = None
         "smoke": smoke,
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
-
-
-# --------------------------------------------------------------------------- a release
-
-
