@@ -66,7 +66,7 @@ def verdict_table(card: dict, notebook: str) -> str:
         for row in card["claims"]
         if row["notebook"] == notebook
     ]
-    return scorecard.markdown(rows, card["draws"])
+    return scorecard.markdown(rows, card["draws"], card.get("plan"))
 
 
 def std_table(folders: dict[int, Path]) -> str:
