@@ -24,6 +24,21 @@ RELEASE_DRAWS = [0, 1, 2]
 NOTEBOOKS = ["04_lr_sensitivity", "06_method_comparison"]  # Table 1, Table 3, Fig. 4-6
 
 
+def mean_claims(notebooks: list[str]) -> list[str]:
+    """The evidence claims of ``notebooks`` whose statistic is a mean over runs."""
+    return [
+        i for i, c in claims.REGISTRY.items()
+        if c.notebook in notebooks and c.kind == "evidence" and c.statistic == "mean"
+    ]  # fmt: skip
+
+
+def release_and(folder: Path, draws: list[int], notebooks: list[str]) -> list[pd.DataFrame]:
+    """The runs of the release's draws 0-2 (figures/) and of ``draws`` in ``folder``."""
+    release = paths.REPO_DIR / "figures"
+    tables = [measured(d, release, notebooks) for d in RELEASE_DRAWS]
+    return tables + [measured(d, folder, notebooks) for d in draws]
+
+
 def measured(draw: int, folder: Path, stems: list[str]) -> pd.DataFrame:
     """One draw's runs; an error naming the notebooks whose sidecars are not complete."""
     failed: dict[str, str] = {}
@@ -47,12 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     release = paths.REPO_DIR / "figures"
     card = {c["id"]: c for c in json.loads((release / "scorecard.json").read_text())["claims"]}
-    ids = [
-        i for i, c in claims.REGISTRY.items()
-        if c.notebook in args.notebooks and c.kind == "evidence" and c.statistic == "mean"
-    ]  # fmt: skip
-    tables = [measured(d, release, args.notebooks) for d in RELEASE_DRAWS]
-    tables += [measured(d, args.folder, args.notebooks) for d in args.draws]
+    ids = mean_claims(args.notebooks)
+    tables = release_and(args.folder, args.draws, args.notebooks)
     draws = RELEASE_DRAWS + args.draws
     by_count = {n: pooled(tables[:n], ids, draws[:n]) for n in range(3, len(draws) + 1)}
     new_alone = pooled(tables[3:], ids, args.draws)

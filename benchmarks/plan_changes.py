@@ -14,10 +14,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from nbutils.core import paths
-from nbutils.reproduce.scorecard import pooling, report
+from release_changes import DRAWS, judged
 
-FIRST = [0, 1, 2]
+from nbutils.core import paths
+from nbutils.reproduce.scorecard import report
 
 
 def main() -> None:
@@ -26,13 +26,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(args.figures)
     card = json.loads((folder / "scorecard.json").read_text())
-    more = [stem for stem, draws in card.get("plan", {}).items() if len(draws) > len(FIRST)]
+    more = [stem for stem, draws in card.get("plan", {}).items() if len(draws) > len(DRAWS)]
     rows = [r for r in card["claims"] if r["notebook"] in more and r["kind"] == "evidence"]
-    failed = {d: {} for d in FIRST}
-    tables = [pooling.collect(d, pooling.draw_dir(d, folder), more, failed[d]) for d in FIRST]
-    tables, _ = pooling.pool_one_commit(tables, failed)
-    ids = [r["id"] for r in rows]
-    first = {r["id"]: r["pooled"] for r in pooling.build(tables, ids, FIRST, failed)}
+    first = {claim_id: row["pooled"] for claim_id, row in judged(folder).items()}
     moved = Counter()
     print("| claim | draws 0-2 | all its draws | draws |\n|---|---|---|---:|")
     for row in rows:

@@ -13,10 +13,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
-from more_draws import NOTEBOOKS, RELEASE_DRAWS, measured
-
-from nbutils import claims
-from nbutils.core import paths
+from more_draws import NOTEBOOKS, mean_claims, release_and
 
 
 def variance_parts(runs: pd.DataFrame) -> tuple[float, float]:
@@ -30,15 +27,11 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--draws", type=int, nargs="+", required=True)
     args = parser.parse_args()
-    release = paths.REPO_DIR / "figures"
-    tables = [measured(d, release, NOTEBOOKS) for d in RELEASE_DRAWS]
-    runs = pd.concat(tables + [measured(d, args.folder, NOTEBOOKS) for d in args.draws])
+    runs = pd.concat(release_and(args.folder, args.draws, NOTEBOOKS))
     print("| claim | draws | variance of the draw means | seeds' part (s^2/n) | ratio |")
     print("|---|---:|---:|---:|---:|")
-    for claim_id, spec in claims.REGISTRY.items():
+    for claim_id in mean_claims(NOTEBOOKS):
         mine = runs[runs["claim"] == claim_id].dropna(subset=["value"])
-        if spec.notebook not in NOTEBOOKS or spec.kind != "evidence" or spec.statistic != "mean":
-            continue
         between, within = variance_parts(mine)
         ratio = f"{between / within:.2g}" if within > 0 else "-"  # every run one value: no spread
         print(f"| `{claim_id}` | {mine['draw'].nunique()} | {between:.3g} | {within:.3g} | "

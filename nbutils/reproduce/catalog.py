@@ -75,6 +75,10 @@ def _schemes(values) -> str | None:
     return None
 
 
+# The notebook that fine-tunes each draw's targets, which the other notebooks load: it
+# runs first on every draw (``running.run_queue``, ``scorecard.draw_plan``).
+TOUR = "00_tour"
+
 # One entry per notebook, in reading order.
 NOTEBOOKS: dict[str, Entry] = {
     e.stem: e

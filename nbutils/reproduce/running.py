@@ -164,8 +164,8 @@ def run_queue(items: list[tuple], jobs: int = 1) -> dict[tuple[str, int], str]:
             return
         print(f"  {entry.stem} done in {seconds:.1f} s -> {values['out_dir']}", flush=True)
 
-    first = [r for r in items if r[0].stem == "00_tour"]
-    rest = [r for r in items if r[0].stem != "00_tour"]
+    first = [r for r in items if r[0].stem == catalog.TOUR]
+    rest = [r for r in items if r[0].stem != catalog.TOUR]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, first))
         list(pool.map(one, rest))

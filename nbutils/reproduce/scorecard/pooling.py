@@ -22,7 +22,6 @@ DEFAULT_DRAW = 0
 # threshold would decide, Table 1's Adam TruthRatio among them; Table 1's Adam utility
 # would need about 21, which two cores cannot afford.
 DRAW_COUNTS = {"04_lr_sensitivity": 11, "06_method_comparison": 11}
-TOUR = "00_tour"  # fine-tunes each draw's targets: it runs on every draw of the plan
 README_START, README_END = "<!-- scorecard:start -->", "<!-- scorecard:end -->"
 VERDICT_COLORS = {
     "holds": "#a6dba0",
@@ -71,14 +70,14 @@ def draw_plan(
 ) -> dict[str, list[int]]:
     """Each notebook's draws: ``seeds`` for every one when given (``--seeds``); else
     ``DEFAULT_DRAWS``, and at full size ``range(DRAW_COUNTS[stem])`` for the notebooks
-    listed there, with ``TOUR`` (which fine-tunes each draw's targets) on every draw of
-    any notebook."""
+    listed there, with ``catalog.TOUR`` (which fine-tunes each draw's targets) on every
+    draw of any notebook."""
     if seeds is not None or smoke:
         seeds = check_draws(list(DEFAULT_DRAWS) if seeds is None else seeds)
         return {stem: list(seeds) for stem in stems}
     plan = {stem: list(range(DRAW_COUNTS.get(stem, len(DEFAULT_DRAWS)))) for stem in stems}
-    if TOUR in plan:
-        plan[TOUR] = plan_draws(plan)
+    if catalog.TOUR in plan:
+        plan[catalog.TOUR] = plan_draws(plan)
     return plan
 
 
