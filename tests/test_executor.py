@@ -45,6 +45,23 @@ def test_cached_runs_are_read_and_only_missing_ones_computed(
     assert not list(tmp_path.rglob("*.lock")) and not list(tmp_path.rglob("*.tmp"))
 
 
+def test_cold_compute_counts_each_distinct_run_once_at_its_recorded_seconds(
+    small_target, small_bench, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("NBUTILS_CACHE", str(tmp_path))
+    jobs = _jobs(small_target, small_bench)[:2]
+    cold = X.Ledger()
+    monkeypatch.setattr(X, "LEDGER", cold)
+    X.execute(jobs, where="serial")
+    assert cold.as_dict()["cold_compute_s"] == cold.as_dict()["compute_s"] > 0
+    warm = X.Ledger()  # the same runs again, one of them asked twice: all from the cache
+    monkeypatch.setattr(X, "LEDGER", warm)
+    X.execute(jobs, where="serial")
+    X.execute(jobs[:1], where="serial")
+    assert (warm.computed, warm.from_cache, warm.compute_s) == (0, 3, 0.0)
+    assert warm.as_dict()["cold_compute_s"] == cold.as_dict()["cold_compute_s"]
+
+
 def test_a_run_computed_in_this_process_leaves_the_callers_random_state_alone(
     small_target, small_bench
 ):

@@ -29,7 +29,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,18 +98,25 @@ def cached_job(
 @dataclass
 class Ledger:
     """The runs this process asked for: computed (and their seconds) or read from the
-    cache. A sidecar's provenance carries it, so a cold run's cost is on record."""
+    cache. A sidecar's provenance carries it, so a cold run's cost is on record; and
+    ``cold_compute_s``, the seconds its distinct runs took when they were computed (the
+    cached ones by the record's own seconds, on whichever machine computed them), keeps
+    a notebook's cost from an empty cache on record when a warm or resumed run wrote it."""
 
     computed: int = 0
     from_cache: int = 0
     compute_s: float = 0.0
+    seconds_by_run: dict = field(default_factory=dict)
 
-    def count(self, run: Run) -> Run:
+    def count(self, run: Run, path: Path | None = None) -> Run:
+        """Count ``run``, whose cache file is ``path`` (None: not cached, always
+        distinct)."""
         if run.from_cache:
             self.from_cache += 1
         else:
             self.computed += 1
             self.compute_s += run.seconds
+        self.seconds_by_run[path if path is not None else object()] = run.seconds
         return run
 
     def as_dict(self) -> dict:
@@ -117,6 +124,7 @@ class Ledger:
             "computed": self.computed,
             "from_cache": self.from_cache,
             "compute_s": round(self.compute_s, 1),
+            "cold_compute_s": round(sum(self.seconds_by_run.values()), 1),
         }
 
 
@@ -278,8 +286,8 @@ def execute(
             if jobs[i].path is not None:
                 unlock(jobs[i].path)
         bar.close()
-    for run in out:
-        LEDGER.count(run)
+    for job, run in zip(jobs, out):
+        LEDGER.count(run, job.path)
     return out
 
 

@@ -50,7 +50,7 @@ class Session:
             "device": str(self.device),
             "wall_time_s": round(self.elapsed(), 2),
             "peak_rss_mb": peak_rss_mb(),
-            "runs": LEDGER.as_dict(),  # unlearning runs computed / read from the run cache
+            "runs": LEDGER.as_dict(),  # runs computed / read from the cache, and their cost cold
             **machine(),
             "cuda_device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else None,
             "cuda_peak_memory_mb": (
