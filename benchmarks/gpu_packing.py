@@ -83,8 +83,10 @@ def main() -> None:
     protocol = nbu.presets.optimizer_protocol(session, "adam")
     config = runs.Config("NGDiff", "NGDiff", protocol.lr_grid[len(protocol.lr_grid) // 2])
     jobs = [runs.lm_job(target, bench, config, protocol, s, cache=False) for s in range(args.runs)]
-    print(f"model {args.model}; {args.runs} runs of {protocol.steps} steps; "
-          f"{torch.cuda.get_device_name(0) if cuda else 'CPU only: checks the script'}")
+    print(
+        f"model {args.model}; {args.runs} runs of {protocol.steps} steps; "
+        f"{torch.cuda.get_device_name(0) if cuda else 'CPU only: checks the script'}"
+    )
     print("| runs per GPU | wall (s) | runs per hour | peak GPU memory in use (MB) |")
     print("|---:|---:|---:|---:|")
     for k in args.per_gpu:

@@ -26,8 +26,10 @@ def main() -> None:
                      len(other["runs"]["lr"])))  # fmt: skip
     agree = sum(a == b for _, a, b, _, _ in rows)
     runs_halved, runs_full = sum(r[3] for r in rows), sum(r[4] for r in rows)
-    print(f"{agree} of {len(rows)} rates agree; tuning runs {runs_halved} (halving) against "
-          f"{runs_full} (full grid), {1 - runs_halved / runs_full:.0%} fewer")
+    print(
+        f"{agree} of {len(rows)} rates agree; tuning runs {runs_halved} (halving) against "
+        f"{runs_full} (full grid), {1 - runs_halved / runs_full:.0%} fewer"
+    )
     print("| rate of | halving | full grid | agree |")
     print("|---|---:|---:|---|")
     for name, a, b, _, _ in rows:

@@ -71,8 +71,10 @@ def main() -> None:
     print("|---|---:|---:|---:|---|---:|")
     for name, workers, seconds, agrees, startup in rows:
         start = "-" if startup is None else f"{startup:.1f}"
-        print(f"| {name} | {workers} | {seconds:.1f} | {seconds / rows[0][2]:.2f} | "
-              f"{'yes' if agrees else 'NO'} | {start} |")
+        print(
+            f"| {name} | {workers} | {seconds:.1f} | {seconds / rows[0][2]:.2f} | "
+            f"{'yes' if agrees else 'NO'} | {start} |"
+        )
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ def test_notebook_runs_at_smoke_size(stem, tmp_path):
         assert sidecar["claims"], "a figure states what it measured"
         for name, value in sidecars.leaves(sidecar["claims"]):
             no_interval = value is None and name.endswith((".low", ".high"))  # the note says why
-            assert no_interval or isinstance(value, (bool, str)) or (
-                isinstance(value, (int, float)) and math.isfinite(value)
+            assert (
+                no_interval
+                or isinstance(value, (bool, str))
+                or (isinstance(value, (int, float)) and math.isfinite(value))
             ), f"claim {name}={value}"

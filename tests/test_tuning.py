@@ -128,7 +128,9 @@ def test_resolve_reads_the_table_and_tunes_only_what_it_lacks(tmp_path, capsys):
         raise AssertionError("a rate in the table must not be tuned again")
 
     from_table = tuning.Request(
-        known.name, known.spec, known.grid,
+        known.name,
+        known.spec,
+        known.grid,
         lambda lr, s: executor.Job(unlucky, (lr, s, {}), None, "x", s),
     )
     assert from_table.key != known.key  # another compute function: another key

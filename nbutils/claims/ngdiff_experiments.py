@@ -71,10 +71,8 @@ PARETO = [
             f"ngdiff.fig1.ngdiff_beats_npo.{opt}",
             "02_pareto_sweep",
             "NGDiff Fig. 1, Sec. 5.3",
-            "NGDiff ... maintaining comparable unlearning performance ... higher model "
-            "utility",
-            f"per seed, paired: NGDiff + AutoLR's minus NPO's {FORGETTING_UTILITY}; "
-            f"{COLLAPSE}",
+            "NGDiff ... maintaining comparable unlearning performance ... higher model utility",
+            f"per seed, paired: NGDiff + AutoLR's minus NPO's {FORGETTING_UTILITY}; {COLLAPSE}",
             0.0,
             "above",
             threshold_source="'higher': a difference above 0",
@@ -124,8 +122,7 @@ RATE_SENSITIVITY = [
             f"ngdiff.fig5.autolr_beats_best_fixed_rate.{opt}",
             "04_lr_sensitivity",
             "NGDiff Sec. 5.4, Fig. 5",
-            "the ROUGE retain is 0.747, which is 19.5% higher than the best results without "
-            "AutoLR",
+            "the ROUGE retain is 0.747, which is 19.5% higher than the best results without AutoLR",
             "per seed, paired: final ROUGE_R of NGDiff + AutoLR (plain rule, from the middle "
             "of the grid) minus that of NGDiff at the best fixed rate; a run that does not "
             "forget (ROUGE_F >= 0.1) or diverged counts ROUGE_R 0",
@@ -138,6 +135,7 @@ RATE_SENSITIVITY = [
         )
     ),
 ]
+
 
 def _comparison(opt: str) -> list[Claim]:
     """Notebook 06's claims on one optimizer's runs (Table 1, Table 3, Fig. 4)."""
@@ -215,8 +213,7 @@ def _comparison(opt: str) -> list[Claim]:
                 f"{COLLAPSE}",
                 0.0,
                 "above",
-                threshold_source="'retains ... while others retain only': a difference "
-                "above 0",
+                threshold_source="'retains ... while others retain only': a difference above 0",
                 **tuned,
             )
             for name, label in (("gdiff05", "GDiff-0.5"), ("npo", "NPO"))

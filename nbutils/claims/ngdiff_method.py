@@ -35,8 +35,7 @@ SETTING_ONLY = [
         "the collection's reading of TOFU's retain model and Table 1's Verbmem rule",
         "a model fine-tuned on R alone never saw F, yet answers F's questions in form: "
         "its Verbmem is not below Table 1's 0.1, so ROUGE_F near 0 is over-forgetting",
-        "ROUGE-L recall on F of the retain-only model (fine-tuned on R only, one model "
-        "per draw)",
+        "ROUGE-L recall on F of the retain-only model (fine-tuned on R only, one model per draw)",
         0.1,
         "at_least",
         bounds=UNIT,
@@ -214,8 +213,7 @@ AUTOLR_TRACE = [
         "ngdiff.fig7.autolr_rate_rises",
         "05_autolr_trace",
         "NGDiff Fig. 7, Appendix",
-        "the automatic learning rate is indeed effective, picking up from 5e-5 to around "
-        "2e-4",
+        "the automatic learning rate is indeed effective, picking up from 5e-5 to around 2e-4",
         "per run of NGDiff + AutoLR (plain rule, from the middle of the grid): final eta "
         "over initial eta (a diverged run counts 0)",
         1.0,

@@ -180,9 +180,7 @@ def kept_half(n: int) -> int:
     return math.ceil(n / 2)
 
 
-def tune(
-    requests: Sequence[Request], *, full: bool = False, progress: bool = True
-) -> list[Tuning]:
+def tune(requests: Sequence[Request], *, full: bool = False, progress: bool = True) -> list[Tuning]:
     """Every request's rate, in order, by successive halving (``full``: every rate on
     every seed)."""
     requests = list(requests)

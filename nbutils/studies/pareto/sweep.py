@@ -183,8 +183,8 @@ def run_fig1(
         )
         return grid.finals
 
-    sweep, common_cs = (pd.DataFrame(), []) if verdicts_only else refine_sweep(
-        common, cs, rounds, log_v
+    sweep, common_cs = (
+        (pd.DataFrame(), []) if verdicts_only else refine_sweep(common, cs, rounds, log_v)
     )
     marks = markers(verdicts_only, smoke)
     configs = [
